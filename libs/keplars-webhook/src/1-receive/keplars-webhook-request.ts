@@ -1,0 +1,16 @@
+import type { RawBodyRequest } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What the module reads of an Express or Fastify request. */
+export type KeplarsWebhookRequest = RawBodyRequest<{
+  readonly headers: IncomingHttpHeaders;
+  readonly body?: unknown;
+  readonly ip?: string;
+}>;
+
+const JSON_CONTENT_TYPE = /^application\/json\s*(?:;|$)/i;
+
+export function isJsonRequest(request: KeplarsWebhookRequest): boolean {
+  const contentType = request.headers['content-type'];
+  return contentType !== undefined && JSON_CONTENT_TYPE.test(contentType);
+}

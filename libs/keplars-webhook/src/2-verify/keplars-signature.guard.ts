@@ -1,0 +1,68 @@
+import {
+  Inject,
+  Injectable,
+  InternalServerErrorException,
+  Logger,
+  PayloadTooLargeException,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { isJsonRequest, type KeplarsWebhookRequest } from '../1-receive/keplars-webhook-request.js';
+import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
+import { RAW_BODY_FIX } from '../module/raw-body.check.js';
+import { verifyKeplarsSignature, type SignatureRejection } from './keplars-signature.js';
+
+const HINTS: Record<SignatureRejection, string> = {
+  'signature header missing': 'was this request sent by Keplars?',
+  'signature malformed': 'expected 64 hex characters, optionally prefixed "sha256="',
+  'signature does not match':
+    'if the secret was rotated in the Keplars dashboard, add the new one to "secret" (a list accepts both); also check nothing rewrites the body before Nest',
+  'timestamp header missing': 'the timestamped scheme is on; turn it off if Keplars does not send the header',
+  'timestamp malformed': 'expected Unix seconds',
+  'timestamp outside tolerance': "a replay, or this server's clock is off (check NTP)",
+};
+
+/**
+ * Lets a request through only if it carries a valid Keplars signature over its exact raw bytes. It
+ * runs before the module parses or validates anything; a refusal is a bare 401 in Nest's error shape,
+ * whose reason goes to the log, never to the caller.
+ */
+@Injectable()
+export class KeplarsSignatureGuard implements CanActivate {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(@Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<KeplarsWebhookRequest>();
+    const { rawBody } = request;
+    if (!isJsonRequest(request)) {
+      this.logger.warn(`Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`);
+      throw new UnsupportedMediaTypeException();
+    }
+    if (rawBody === undefined) {
+      this.logger.error(`Cannot verify webhooks: the request has no raw body. ${RAW_BODY_FIX}`);
+      throw new InternalServerErrorException();
+    }
+    if (rawBody.length > this.options.maxBodyBytes) {
+      this.logger.warn(`Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`);
+      throw new PayloadTooLargeException();
+    }
+
+    const { signatureHeader, timestamp } = this.options;
+    const rejection = verifyKeplarsSignature({
+      rawBody,
+      signature: request.headers[signatureHeader],
+      secrets: this.options.secrets,
+      timestamp: timestamp && { value: request.headers[timestamp.header], toleranceSeconds: timestamp.toleranceSeconds },
+    });
+    if (rejection !== undefined) {
+      this.logger.warn(`Rejected a webhook from ${request.ip}: ${rejection} (${HINTS[rejection]}) (401).`);
+      throw new UnauthorizedException();
+    }
+    return true;
+  }
+}

@@ -1,0 +1,79 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Why a request's signature was refused; logged, never sent to the caller. */
+export type SignatureRejection =
+  | 'signature header missing'
+  | 'signature malformed'
+  | 'signature does not match'
+  | 'timestamp header missing'
+  | 'timestamp malformed'
+  | 'timestamp outside tolerance';
+
+export interface SignatureInput {
+  /** The exact bytes of the request body, as received. */
+  readonly rawBody: Buffer;
+  /** The signature header's value (`sha256=<hex>` or bare hex, any case). */
+  readonly signature: string | readonly string[] | undefined;
+  /** The secrets to try; any one of them passes (rotation). */
+  readonly secrets: readonly string[];
+  /** Set when the timestamped scheme is on: the content signed is `${timestamp}.${rawBody}`. */
+  readonly timestamp?: {
+    readonly value: string | readonly string[] | undefined;
+    readonly toleranceSeconds: number;
+    /** Current time in Unix seconds; defaults to the clock. */
+    readonly nowSeconds?: number;
+  };
+}
+
+const SHA256_HEX = /^(?:sha256=)?([0-9a-f]{64})$/i;
+const UNIX_SECONDS = /^\d{1,12}$/;
+
+/**
+ * Checks a Keplars signature: HMAC-SHA256 of the raw body (or of `${timestamp}.${rawBody}`), hex.
+ * Returns `undefined` when it is valid, or the reason it is not. Compares in constant time and never
+ * throws on malformed input.
+ *
+ * @example
+ * const rejection = verifyKeplarsSignature({ rawBody, signature: headers['x-keplars-signature'], secrets: [secret] });
+ * if (rejection) throw new UnauthorizedException();
+ */
+export function verifyKeplarsSignature(input: SignatureInput): SignatureRejection | undefined {
+  if (input.signature === undefined || input.signature === '') return 'signature header missing';
+  // A repeated header arrives as a list, or joined with ", ": neither is one valid signature.
+  if (typeof input.signature !== 'string') return 'signature malformed';
+  const hex = SHA256_HEX.exec(input.signature.trim())?.[1];
+  if (hex === undefined) return 'signature malformed';
+  const expected = Buffer.from(hex, 'hex');
+
+  let timestamp: string | undefined;
+  if (input.timestamp) {
+    const value = input.timestamp.value;
+    if (value === undefined || value === '') return 'timestamp header missing';
+    if (typeof value !== 'string' || !UNIX_SECONDS.test(value.trim())) return 'timestamp malformed';
+    timestamp = value.trim();
+    const now = input.timestamp.nowSeconds ?? Math.floor(Date.now() / 1000);
+    if (Math.abs(now - Number(timestamp)) > input.timestamp.toleranceSeconds) return 'timestamp outside tolerance';
+  }
+
+  let matched = false;
+  // Every secret is tried, so the time taken does not tell which one matched.
+  for (const secret of input.secrets) {
+    matched = timingSafeEqual(keplarsDigest(secret, input.rawBody, timestamp), expected) || matched;
+  }
+  return matched ? undefined : 'signature does not match';
+}
+
+/**
+ * The signature Keplars puts in `X-Keplars-Signature` for this body: lower-case hex, without prefix.
+ * With `timestamp` (Unix seconds), the timestamped scheme's signature.
+ */
+export function signKeplarsPayload(rawBody: Buffer | string, secret: string, timestamp?: number | string): string {
+  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
+  return keplarsDigest(secret, body, timestamp === undefined ? undefined : String(timestamp)).toString('hex');
+}
+
+function keplarsDigest(secret: string, rawBody: Buffer, timestamp: string | undefined): Buffer {
+  const hmac = createHmac('sha256', secret);
+  if (timestamp !== undefined) hmac.update(`${timestamp}.`);
+  return hmac.update(rawBody).digest();
+}

@@ -1,0 +1,68 @@
+import { Type } from 'class-transformer';
+import {
+  IsISO8601,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+
+// These classes are the single definition of a valid Keplars payload (SPEC §1). The fast path in
+// `compile-fast-check.ts` reads their metadata; it never restates the rules.
+
+/** An event type: dotted words, e.g. `email.delivered`; new types are accepted. */
+const EVENT_TYPE = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+const EVENT_TYPE_MESSAGE = '$property must name the event type, e.g. "email.delivered"';
+
+/**
+ * The email fields, which Keplars sends at the top level (flat shape) or under `data` (envelope and
+ * event + data shapes). Unknown extra fields are allowed: Keplars adds fields without notice.
+ */
+export class KeplarsEmailFieldsDto {
+  @IsOptional() @IsString() @MaxLength(512) email_id?: string;
+  @IsOptional() @IsString() @MaxLength(512) job_id?: string;
+  @IsOptional() @IsString() @MaxLength(512) message_id?: string;
+  @IsOptional() @IsString() @MaxLength(512) workspace_id?: string;
+  @IsOptional() @IsString() @MaxLength(1024) to?: string;
+  @IsOptional() @IsString() @MaxLength(1024) recipient?: string;
+  @IsOptional() @IsString() subject?: string;
+  @IsOptional() @IsString() status?: string;
+  @IsOptional() @IsISO8601() timestamp?: string;
+  @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @IsOptional() @IsString() bounce_reason?: string;
+  @IsOptional() @IsString() bounce_type?: string;
+  @IsOptional() @IsString() bounce_kind?: string;
+  @IsOptional() @IsString() reason?: string;
+  @IsOptional() @IsString() url?: string;
+  @IsOptional() @IsString() error?: string;
+}
+
+/** A Keplars webhook body in any of its three shapes (SPEC §1). */
+export class KeplarsPayloadDto extends KeplarsEmailFieldsDto {
+  /** Keplars' event id (envelope shape); optional, a content-derived id stands in for it. */
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256) id?: string;
+
+  /** The event type in the envelope shape; required unless `event` names it. */
+  @ValidateIf((payload: KeplarsPayloadDto) => payload.type !== undefined || payload.event === undefined)
+  @IsString({ message: EVENT_TYPE_MESSAGE })
+  @MaxLength(128)
+  @Matches(EVENT_TYPE, { message: EVENT_TYPE_MESSAGE })
+  type?: string;
+
+  /** The event type in the flat and event + data shapes; required unless `type` names it. */
+  @ValidateIf((payload: KeplarsPayloadDto) => payload.event !== undefined || payload.type === undefined)
+  @IsString({ message: EVENT_TYPE_MESSAGE })
+  @MaxLength(128)
+  @Matches(EVENT_TYPE, { message: EVENT_TYPE_MESSAGE })
+  event?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => KeplarsEmailFieldsDto)
+  data?: KeplarsEmailFieldsDto;
+}

@@ -1,0 +1,33 @@
+/**
+ * What a delivery learns when it tries to take an event (SPEC §4):
+ * - `done`: every handler already succeeded for it; answer as a duplicate;
+ * - `busy`: another delivery of it is running right now (here or on another instance);
+ * - `claimed`: this delivery holds it until `settle`, or until the lock expires if this process dies;
+ *   `handled` lists the handlers that already succeeded on an earlier delivery.
+ */
+export type EventClaim =
+  | { readonly state: 'done' }
+  | { readonly state: 'busy' }
+  | { readonly state: 'claimed'; readonly token: string; readonly handled: ReadonlySet<string> };
+
+/**
+ * Where deduplication marks live. One small interface, so the in-memory and Redis stores (or your
+ * own) are interchangeable; both operations must be atomic per event id. A store that cannot be
+ * reached rejects, and the webhook answers 503 without running any handler.
+ */
+export interface KeplarsIdempotencyStore {
+  /** Takes the event for this delivery, unless it is done or held by another delivery. */
+  claim(eventId: string, lockMs: number): Promise<EventClaim>;
+  /**
+   * Records the handlers that succeeded, marks the event done when `complete`, and releases the lock
+   * if `token` still holds it. Marks live for `windowMs`.
+   */
+  settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void>;
+  /** Checks the store is reachable (at startup, for a log line that says so). */
+  ping?(): Promise<void>;
+  /** Releases connections the store opened itself. */
+  close?(): Promise<void>;
+}
+
+export const DONE: EventClaim = Object.freeze({ state: 'done' });
+export const BUSY: EventClaim = Object.freeze({ state: 'busy' });

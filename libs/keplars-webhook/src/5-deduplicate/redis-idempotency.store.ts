@@ -1,0 +1,110 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { BUSY, DONE, type EventClaim, type KeplarsIdempotencyStore } from './idempotency-store.js';
+
+/**
+ * The part of an `ioredis` client this store uses. Any `Redis` or `Cluster` instance fits; it is
+ * spelled out here so that apps without Redis need not install `ioredis` at all.
+ */
+export interface KeplarsRedisClient {
+  evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  ping(): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+
+export interface RedisIdempotencyStoreOptions {
+  /** Prefix of every key this store writes. @default 'keplars:webhook:' */
+  readonly keyPrefix?: string;
+  /** How long one Redis call may take before the delivery is answered 503. @default 2000 */
+  readonly operationTimeoutMs?: number;
+}
+
+// Both scripts run atomically in Redis: no other delivery can act between their reads and writes.
+// KEYS[1] is the hash of handlers that succeeded for the event (field '!done' once all did);
+// KEYS[2] is the lock a running delivery holds.
+const CLAIM = `
+if redis.call('HEXISTS', KEYS[1], '!done') == 1 then return 0 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return redis.call('HKEYS', KEYS[1])`;
+
+const SETTLE = `
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], '!done', '1')
+else
+  for i = 4, #ARGV do redis.call('HSET', KEYS[1], ARGV[i], '1') end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
+
+interface Script {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+const script = (source: string): Script => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
+const CLAIM_SCRIPT = script(CLAIM);
+const SETTLE_SCRIPT = script(SETTLE);
+
+/**
+ * Deduplication marks in Redis, shared by every instance of the app. Each operation is one Lua script
+ * (atomic), keys expire with the dedup window, and a delivery's lock expires on its own if the
+ * process holding it dies. Keys of one event share a hash tag, so it also works on Redis Cluster.
+ */
+export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
+  private readonly keyPrefix: string;
+  private readonly timeoutMs: number;
+
+  /**
+   * @param client an `ioredis` client. With `ownsClient`, `close()` quits it; a client your app passed
+   * in is left for your app to close.
+   */
+  constructor(
+    private readonly client: KeplarsRedisClient,
+    options: RedisIdempotencyStoreOptions = {},
+    private readonly ownsClient = false,
+  ) {
+    this.keyPrefix = options.keyPrefix ?? 'keplars:webhook:';
+    this.timeoutMs = options.operationTimeoutMs ?? 2000;
+  }
+
+  async claim(eventId: string, lockMs: number): Promise<EventClaim> {
+    const token = randomUUID();
+    const result = await this.run(CLAIM_SCRIPT, eventId, [token, Math.max(1, Math.round(lockMs))]);
+    if (result === 0) return DONE;
+    if (result === 1) return BUSY;
+    return { state: 'claimed', token, handled: new Set(result as string[]) };
+  }
+
+  async settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
+    await this.run(SETTLE_SCRIPT, eventId, [token, Math.max(1, Math.round(windowMs)), complete ? '1' : '0', ...succeeded]);
+  }
+
+  async ping(): Promise<void> {
+    await this.withTimeout(this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => undefined);
+  }
+
+  private run(script: Script, eventId: string, args: (string | number)[]): Promise<unknown> {
+    const key = `${this.keyPrefix}{${eventId}}`;
+    const keysAndArgs = [key, `${key}:lock`, ...args];
+    const call = this.client.evalsha(script.sha1, 2, ...keysAndArgs).catch((error: unknown) => {
+      // The script cache is empty after a Redis restart: send the script itself once.
+      if (String((error as Error)?.message).startsWith('NOSCRIPT')) return this.client.eval(script.source, 2, ...keysAndArgs);
+      throw error;
+    });
+    return this.withTimeout(call);
+  }
+
+  private withTimeout<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+  }
+}

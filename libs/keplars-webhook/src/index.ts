@@ -1,0 +1,41 @@
+// The public face of the module: what an app imports. Test helpers live in `nestjs-keplars-webhook/testing`.
+export { KeplarsWebhookModule } from './module/keplars-webhook.module.js';
+export type {
+  KeplarsDeduplicationOptions,
+  KeplarsRedisStoreOptions,
+  KeplarsTimestampOptions,
+  KeplarsWebhookOptions,
+  KeplarsWebhookRouteOptions,
+} from './module/keplars-webhook.options.js';
+export { KeplarsConfigurationError } from './module/resolve-keplars-options.js';
+
+export { OnKeplarsEvent } from './6-dispatch/on-keplars-event.decorator.js';
+export { KEPLARS_EVENT_TYPES } from './4-normalize/keplars-event.js';
+export type {
+  EmailBouncedEvent,
+  EmailCancelledEvent,
+  EmailClickedEvent,
+  EmailComplainedEvent,
+  EmailDeliveredEvent,
+  EmailFailedEvent,
+  EmailOpenedEvent,
+  EmailQueuedEvent,
+  EmailScheduledEvent,
+  EmailSentEvent,
+  KeplarsEvent,
+  KeplarsEventBase,
+  KeplarsEventFor,
+  KeplarsEventMap,
+  KeplarsEventPattern,
+  KeplarsEventType,
+  KnownKeplarsEvent,
+  UnknownKeplarsEvent,
+} from './4-normalize/keplars-event.js';
+
+export { verifyKeplarsSignature, signKeplarsPayload } from './2-verify/keplars-signature.js';
+export { KeplarsSignatureGuard } from './2-verify/keplars-signature.guard.js';
+export type { KeplarsWebhookAnswer } from './7-answer/answer-delivery.js';
+
+export type { EventClaim, KeplarsIdempotencyStore } from './5-deduplicate/idempotency-store.js';
+export { MemoryIdempotencyStore } from './5-deduplicate/memory-idempotency.store.js';
+export { RedisIdempotencyStore, type KeplarsRedisClient } from './5-deduplicate/redis-idempotency.store.js';

@@ -1,0 +1,97 @@
+import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
+import type { KeplarsRedisClient } from '../5-deduplicate/redis-idempotency.store.js';
+
+/**
+ * Options of `KeplarsWebhookModule.forRoot()`, or what a `forRootAsync()` factory returns.
+ *
+ * @example
+ * KeplarsWebhookModule.forRoot({ secret: [process.env.KEPLARS_SECRET_NEW, process.env.KEPLARS_SECRET_OLD] })
+ */
+export interface KeplarsWebhookOptions {
+  /**
+   * The webhook signing secret from the Keplars dashboard. A list accepts a request signed with any
+   * one of them, for rotating the secret without downtime.
+   */
+  secret: string | readonly string[];
+  /** The request header that carries the signature. @default 'x-keplars-signature' */
+  signatureHeader?: string;
+  /**
+   * The timestamped scheme: the signature covers `${timestamp}.${rawBody}` and requests older or newer
+   * than the tolerance are refused (replay protection). Turn it on only if Keplars sends the header.
+   * @default false
+   */
+  timestamp?: boolean | KeplarsTimestampOptions;
+  /** The largest body accepted, in bytes; a larger one is answered 413. @default 102400 (100 KiB) */
+  maxBodyBytes?: number;
+  /**
+   * Deduplication of Keplars' retries and concurrent duplicate deliveries (SPEC §4). `false` turns it
+   * off: every delivery then runs every matching handler.
+   * @default { store: 'memory', windowSeconds: 86400 }
+   */
+  deduplication?: false | KeplarsDeduplicationOptions;
+  /**
+   * Also emit every event on `@nestjs/event-emitter` as `keplars.<type>` (e.g. `keplars.email.opened`)
+   * when the app imports `EventEmitterModule`. Without that module this does nothing.
+   * @default true
+   */
+  emitEvents?: boolean;
+}
+
+export interface KeplarsTimestampOptions {
+  /** The header carrying the Unix time (seconds) of signing. @default 'x-keplars-timestamp' */
+  header?: string;
+  /** How far the timestamp may be from this server's clock, in either direction. @default 300 */
+  toleranceSeconds?: number;
+}
+
+export interface KeplarsDeduplicationOptions {
+  /** How long a handled event is remembered, in seconds. @default 86400 (24 h) */
+  windowSeconds?: number;
+  /**
+   * How long one delivery may hold an event before another delivery may take it over, in seconds:
+   * the longest your handlers may take. A crashed instance's hold ends after this time.
+   * @default 60
+   */
+  lockSeconds?: number;
+  /**
+   * Where the marks live: `'memory'` (one instance), `{ redis: … }` (several instances), or your own
+   * {@link KeplarsIdempotencyStore}.
+   * @default 'memory'
+   */
+  store?: 'memory' | KeplarsRedisStoreOptions | KeplarsIdempotencyStore;
+  /**
+   * The most events the memory store remembers; beyond it, the least recently seen are forgotten
+   * first, so memory stays flat however many events arrive.
+   * @default 100000
+   */
+  maxEvents?: number;
+}
+
+export interface KeplarsRedisStoreOptions {
+  /**
+   * A Redis URL (`redis://user:pass@host:6379/0`), for which the module opens and closes its own
+   * connection, or an `ioredis` client your app already has, which it uses and leaves open.
+   * Needs the `ioredis` package.
+   */
+  redis: string | KeplarsRedisClient;
+  /** Prefix of every key written. @default 'keplars:webhook:' */
+  keyPrefix?: string;
+  /** How long a Redis call may take before the delivery is answered 503, in ms. @default 2000 */
+  operationTimeoutMs?: number;
+}
+
+/**
+ * Options that shape the route itself. They are read when the module is imported, so they sit beside
+ * `useFactory` in `forRootAsync()`, not in what it returns.
+ */
+export interface KeplarsWebhookRouteOptions {
+  /** The path Keplars posts to (a global prefix still applies). @default '/webhooks/keplars' */
+  path?: string;
+  /**
+   * Decorators put on the webhook route handler, as if written above it: mark it public for a global
+   * auth guard, or let it skip a global throttler.
+   * @example routeDecorators: [Public(), SkipThrottle()]
+   * @default []
+   */
+  routeDecorators?: readonly MethodDecorator[];
+}

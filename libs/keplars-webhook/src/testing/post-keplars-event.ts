@@ -1,0 +1,77 @@
+import type { INestApplication } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { keplarsSignatureHeaders, type SignatureHeaderOptions } from './signing.js';
+
+export interface PostKeplarsEventOptions extends SignatureHeaderOptions {
+  /** The secret to sign with (ignored when `signature` is given). */
+  secret: string;
+  /** The route's path on the app, global prefix included. @default '/webhooks/keplars' */
+  path?: string;
+  /** Send this signature header value instead of a valid one; `false` sends none. */
+  signature?: string | false;
+  /** More headers, or replacements (`content-type`, …). */
+  headers?: Record<string, string>;
+}
+
+export interface KeplarsDeliveryResponse {
+  readonly status: number;
+  /** The JSON answer, parsed; the text if it is not JSON. */
+  readonly body: any;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Posts one signed event, as Keplars would, to a Nest app under test (started on a free loopback
+ * port if it is not listening yet) or to a URL, and returns the answer. A string payload is sent
+ * byte for byte; an object is JSON-serialised first.
+ *
+ * @example
+ * const response = await postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret });
+ * expect(response.status).toBe(200);
+ */
+export async function postKeplarsEvent(
+  target: INestApplication | string,
+  payload: string | Buffer | object,
+  options: PostKeplarsEventOptions,
+): Promise<KeplarsDeliveryResponse> {
+  const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? Buffer.from(payload) : Buffer.from(JSON.stringify(payload));
+  const signed = keplarsSignatureHeaders(body, options.secret, options);
+  const signatureHeader = options.signatureHeader ?? 'x-keplars-signature';
+  if (options.signature === false) delete signed[signatureHeader];
+  else if (options.signature !== undefined) signed[signatureHeader] = options.signature;
+
+  const url = typeof target === 'string' ? new URL(target) : new URL(options.path ?? '/webhooks/keplars', await baseUrlOf(target));
+  return send(url, body, { 'content-type': 'application/json', ...signed, ...options.headers });
+}
+
+async function baseUrlOf(app: INestApplication): Promise<string> {
+  const server = app.getHttpServer();
+  if (!server.listening) await app.listen(0, '127.0.0.1');
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+function send(url: URL, body: Buffer, headers: Record<string, string>): Promise<KeplarsDeliveryResponse> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: response.statusCode ?? 0, body: parsed, headers: response.headers });
+      });
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}

@@ -1,0 +1,34 @@
+import { Module, type DynamicModule, type INestApplication, type ModuleMetadata, type Type } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+
+export type AdapterName = 'express' | 'fastify';
+export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
+
+export interface WebhookAppOptions extends Pick<ModuleMetadata, 'imports' | 'providers' | 'controllers'> {
+  adapter: AdapterName;
+  /** @default true */
+  rawBody?: boolean;
+  /** Runs before `init()`: global prefix, pipes, guards… */
+  configure?: (app: INestApplication) => void;
+}
+
+/**
+ * Boots a real Nest application (its own HTTP server on loopback) around the given imports, as an
+ * app's main.ts would, on Express or Fastify.
+ */
+export async function createWebhookApp(options: WebhookAppOptions): Promise<INestApplication> {
+  @Module({ imports: options.imports as (Type | DynamicModule)[], providers: options.providers, controllers: options.controllers })
+  class TestAppModule {}
+
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  const appOptions = { rawBody: options.rawBody ?? true, logger: false as const };
+  const app =
+    options.adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), appOptions)
+      : moduleRef.createNestApplication(appOptions);
+  options.configure?.(app);
+  await app.init();
+  if (options.adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<void> }).ready();
+  return app;
+}
