@@ -1,3 +1,5 @@
+// class-transformer's @Type() reads design-time metadata: Nest apps load this polyfill anyway.
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   IsISO8601,
@@ -23,12 +25,12 @@ const EVENT_TYPE_MESSAGE = '$property must name the event type, e.g. "email.deli
  * event + data shapes). Unknown extra fields are allowed: Keplars adds fields without notice.
  */
 export class KeplarsEmailFieldsDto {
-  @IsOptional() @IsString() @MaxLength(512) email_id?: string;
-  @IsOptional() @IsString() @MaxLength(512) job_id?: string;
-  @IsOptional() @IsString() @MaxLength(512) message_id?: string;
-  @IsOptional() @IsString() @MaxLength(512) workspace_id?: string;
-  @IsOptional() @IsString() @MaxLength(1024) to?: string;
-  @IsOptional() @IsString() @MaxLength(1024) recipient?: string;
+  @IsOptional() @IsString() email_id?: string;
+  @IsOptional() @IsString() job_id?: string;
+  @IsOptional() @IsString() message_id?: string;
+  @IsOptional() @IsString() workspace_id?: string;
+  @IsOptional() @IsString() to?: string;
+  @IsOptional() @IsString() recipient?: string;
   @IsOptional() @IsString() subject?: string;
   @IsOptional() @IsString() status?: string;
   @IsOptional() @IsISO8601() timestamp?: string;

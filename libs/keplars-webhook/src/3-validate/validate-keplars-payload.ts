@@ -24,7 +24,7 @@ export function validateKeplarsPayload(body: unknown): PayloadValidation {
   const plain = body as Record<string, unknown>;
   if (fastCheck?.(plain)) return { valid: true, payload: plain as KeplarsPayload };
 
-  const errors = validateSync(plainToInstance(KeplarsPayloadDto, plain));
+  const errors = validateSync(plainToInstance(KeplarsPayloadDto, plain), { stopAtFirstError: true });
   if (errors.length === 0) return { valid: true, payload: plain as KeplarsPayload };
   return { valid: false, messages: [...new Set(flattenMessages(errors))] };
 }

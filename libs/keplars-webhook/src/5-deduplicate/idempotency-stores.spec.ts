@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { connectRedis, deleteKeys, OwnRedisServer, uniqueKeyPrefix } from '../../../../test/support/redis.js';
+import type { EventClaim, KeplarsIdempotencyStore } from './idempotency-store.js';
+import { MemoryIdempotencyStore } from './memory-idempotency.store.js';
+import { RedisIdempotencyStore } from './redis-idempotency.store.js';
+
+const WINDOW_MS = 60_000;
+const LOCK_MS = 5_000;
+
+let redis: Redis;
+const prefix = uniqueKeyPrefix('stores');
+beforeAll(() => {
+  redis = connectRedis();
+});
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  await redis.quit();
+});
+
+const stores: [string, () => KeplarsIdempotencyStore][] = [
+  ['memory', () => new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 1000 })],
+  ['redis', () => new RedisIdempotencyStore(redis, { keyPrefix: prefix })],
+];
+
+const claimed = (claim: EventClaim) => {
+  if (claim.state !== 'claimed') throw new Error(`expected a claim, got ${claim.state}`);
+  return claim;
+};
+
+describe.each(stores)('the %s store keeps SPEC §4', (_, createStore) => {
+  let store: KeplarsIdempotencyStore;
+  let eventId: string;
+  beforeEach(() => {
+    store = createStore();
+    eventId = `evt_${randomUUID()}`;
+  });
+
+  it('gives a new event to the first delivery, with nothing handled yet', async () => {
+    const claim = claimed(await store.claim(eventId, LOCK_MS));
+    expect([...claim.handled]).toEqual([]);
+  });
+
+  it('answers busy to a second delivery while the first holds the event', async () => {
+    claimed(await store.claim(eventId, LOCK_MS));
+    expect(await store.claim(eventId, LOCK_MS)).toEqual({ state: 'busy' });
+  });
+
+  it('answers done once every handler succeeded', async () => {
+    const claim = claimed(await store.claim(eventId, LOCK_MS));
+    await store.settle(eventId, claim.token, ['A.a', 'B.b'], true, WINDOW_MS);
+    expect(await store.claim(eventId, LOCK_MS)).toEqual({ state: 'done' });
+  });
+
+  it('after a partial failure, hands the next delivery the handlers that already succeeded', async () => {
+    const first = claimed(await store.claim(eventId, LOCK_MS));
+    await store.settle(eventId, first.token, ['A.a'], false, WINDOW_MS);
+    const second = claimed(await store.claim(eventId, LOCK_MS));
+    expect([...second.handled]).toEqual(['A.a']);
+    await store.settle(eventId, second.token, ['B.b'], false, WINDOW_MS);
+    const third = claimed(await store.claim(eventId, LOCK_MS));
+    expect([...third.handled].sort()).toEqual(['A.a', 'B.b']);
+  });
+
+  it('lets another delivery take over when the lock of its holder expires (the holder died)', async () => {
+    claimed(await store.claim(eventId, 50));
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    claimed(await store.claim(eventId, LOCK_MS));
+  });
+
+  it('does not release a lock it no longer holds', async () => {
+    const stale = claimed(await store.claim(eventId, 50));
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    claimed(await store.claim(eventId, LOCK_MS));
+    await store.settle(eventId, stale.token, [], false, WINDOW_MS);
+    expect(await store.claim(eventId, LOCK_MS)).toEqual({ state: 'busy' });
+  });
+
+  it('forgets a handled event after the window', async () => {
+    const claim = claimed(await store.claim(eventId, LOCK_MS));
+    await store.settle(eventId, claim.token, ['A.a'], true, 50);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    claimed(await store.claim(eventId, LOCK_MS));
+  });
+
+  it('gives one event to exactly one of many concurrent deliveries', async () => {
+    const claims = await Promise.all(Array.from({ length: 50 }, () => store.claim(eventId, LOCK_MS)));
+    expect(claims.filter((claim) => claim.state === 'claimed')).toHaveLength(1);
+  });
+});
+
+describe('the memory store stays bounded', () => {
+  it('remembers at most maxEvents, forgetting the least recently seen', async () => {
+    const store = new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 100 });
+    for (let i = 0; i < 1000; i++) {
+      const claim = claimed(await store.claim(`evt_${i}`, LOCK_MS));
+      await store.settle(`evt_${i}`, claim.token, [], true, WINDOW_MS);
+    }
+    expect(await store.claim('evt_999', LOCK_MS)).toEqual({ state: 'done' });
+    expect((await store.claim('evt_0', LOCK_MS)).state).toBe('claimed');
+  });
+});
+
+describe('the Redis store', () => {
+  it('writes only under its key prefix, and keys expire with the window', async () => {
+    const store = new RedisIdempotencyStore(redis, { keyPrefix: prefix });
+    const eventId = `evt_${randomUUID()}`;
+    const claim = claimed(await store.claim(eventId, LOCK_MS));
+    await store.settle(eventId, claim.token, ['A.a'], true, WINDOW_MS);
+    const keys = await redis.keys(`*${eventId}*`);
+    expect(keys).toEqual([`${prefix}{${eventId}}`]);
+    const ttl = await redis.pttl(keys[0]!);
+    expect(ttl).toBeGreaterThan(WINDOW_MS - 5_000);
+    expect(ttl).toBeLessThanOrEqual(WINDOW_MS);
+  });
+
+  it('rejects quickly, without hanging, when Redis is down; works again when it is back', async () => {
+    const server = await OwnRedisServer.start();
+    const client = connectRedis(server.url);
+    client.on('error', () => undefined);
+    const store = new RedisIdempotencyStore(client, { keyPrefix: prefix, operationTimeoutMs: 500 });
+    try {
+      expect((await store.claim(`evt_${randomUUID()}`, LOCK_MS)).state).toBe('claimed');
+      await server.stop();
+      const started = Date.now();
+      await expect(store.claim(`evt_${randomUUID()}`, LOCK_MS)).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await server.start();
+      await expect(waitFor(() => store.claim(`evt_${randomUUID()}`, LOCK_MS))).resolves.toMatchObject({ state: 'claimed' });
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('reloads its scripts after Redis lost them (SCRIPT FLUSH, or a restart)', async () => {
+    const server = await OwnRedisServer.start();
+    const client = connectRedis(server.url);
+    try {
+      const store = new RedisIdempotencyStore(client, { keyPrefix: prefix });
+      await store.claim(`evt_${randomUUID()}`, LOCK_MS);
+      await client.script('FLUSH');
+      expect((await store.claim(`evt_${randomUUID()}`, LOCK_MS)).state).toBe('claimed');
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+});
+
+async function waitFor<T>(attempt: () => Promise<T>, deadlineMs = 10_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
