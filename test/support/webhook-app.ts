@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type INestApplication, type ModuleMetadata, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type LoggerService, type ModuleMetadata, type Type } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 
@@ -9,6 +9,8 @@ export interface WebhookAppOptions extends Pick<ModuleMetadata, 'imports' | 'pro
   adapter: AdapterName;
   /** @default true */
   rawBody?: boolean;
+  /** Receives the app's log lines (default: none are printed). */
+  logger?: LoggerService;
   /** Runs before `init()`: global prefix, pipes, guards… */
   configure?: (app: INestApplication) => void;
 }
@@ -22,13 +24,12 @@ export async function createWebhookApp(options: WebhookAppOptions): Promise<INes
   class TestAppModule {}
 
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
-  const appOptions = { rawBody: options.rawBody ?? true, logger: false as const };
+  const appOptions = { rawBody: options.rawBody ?? true, logger: options.logger ?? (false as const) };
   const app =
     options.adapter === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter(), appOptions)
       : moduleRef.createNestApplication(appOptions);
   options.configure?.(app);
   await app.init();
-  if (options.adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<void> }).ready();
   return app;
 }

@@ -1,0 +1,72 @@
+import { KeplarsConfigurationError, resolveKeplarsOptions, resolveRoute } from './resolve-keplars-options.js';
+
+const problemsOf = (options: unknown): readonly string[] => {
+  try {
+    resolveKeplarsOptions(options as never);
+  } catch (error) {
+    if (error instanceof KeplarsConfigurationError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('resolveKeplarsOptions', () => {
+  it('applies the documented defaults', () => {
+    expect(resolveKeplarsOptions({ secret: 's' })).toEqual({
+      secrets: ['s'],
+      signatureHeader: 'x-keplars-signature',
+      timestamp: undefined,
+      maxBodyBytes: 102_400,
+      deduplication: { windowMs: 86_400_000, lockMs: 60_000, store: { kind: 'memory', maxEvents: 100_000 } },
+      emitEvents: true,
+    });
+  });
+
+  it('accepts a list of secrets, the timestamped scheme and custom headers', () => {
+    const resolved = resolveKeplarsOptions({ secret: ['new', 'old'], signatureHeader: 'X-Sig', timestamp: { toleranceSeconds: 60 } });
+    expect(resolved).toMatchObject({ secrets: ['new', 'old'], signatureHeader: 'x-sig', timestamp: { header: 'x-keplars-timestamp', toleranceSeconds: 60 } });
+  });
+
+  it.each([
+    ['no secret', undefined, /no secret was given \(got undefined\).*process\.env\.KEPLARS_WEBHOOK_SECRET/],
+    ['an empty secret', { secret: '' }, /secret is empty/],
+    ['a blank secret', { secret: '   ' }, /secret is empty/],
+    ['an empty list', { secret: [] }, /secret is an empty list/],
+    ['a list with a non-string', { secret: ['ok', 42] }, /secret\[1\] must be a string \(got a number\)/],
+    ['a secret with a trailing newline', { secret: 'abc\n' }, /whitespace.*trim it/],
+    ['a misspelled option', { secret: 's', signatureheader: 'x' }, /unknown option "signatureheader"/],
+    ['a bad header name', { secret: 's', signatureHeader: 'x sig' }, /signatureHeader must be an HTTP header name/],
+    ['a negative tolerance', { secret: 's', timestamp: { toleranceSeconds: -5 } }, /timestamp.toleranceSeconds must be a positive number \(got -5\)/],
+    ['timestamp as a string', { secret: 's', timestamp: 'yes' }, /timestamp must be true, false or/],
+    ['a zero body limit', { secret: 's', maxBodyBytes: 0 }, /maxBodyBytes must be a positive number/],
+    ['a fractional maxEvents', { secret: 's', deduplication: { maxEvents: 1.5 } }, /maxEvents must be a whole number/],
+    ['a Redis URL that is not one', { secret: 's', deduplication: { store: { redis: 'localhost:6379' } } }, /redis must be a URL such as "redis:\/\/localhost:6379"/],
+    ['an unknown store', { secret: 's', deduplication: { store: 'postgres' } }, /deduplication.store must be 'memory'/],
+    ['emitEvents as a string', { secret: 's', emitEvents: 'no' }, /emitEvents must be true or false/],
+  ])('refuses %s, saying how to fix it', (_, options, message) => {
+    const problems = problemsOf(options);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('reports every problem at once, and never prints a secret', () => {
+    const problems = problemsOf({ secret: ' hunter2 ', maxBodyBytes: -1, emitEvents: 1 });
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('resolveRoute', () => {
+  it('defaults to POST /webhooks/keplars with no extra decorators', () => {
+    expect(resolveRoute({})).toEqual({ path: '/webhooks/keplars', routeDecorators: [] });
+    expect(resolveRoute({ path: 'hooks/keplars' }).path).toBe('/hooks/keplars');
+  });
+
+  it.each([
+    ['an empty path', { path: '' }, /path must be a URL path/],
+    ['a path with a query', { path: '/hooks?x=1' }, /path must be a URL path/],
+    ['decorator factories not called', { routeDecorators: ['Public'] }, /call the decorator factories/],
+  ])('refuses %s', (_, route, message) => {
+    expect(() => resolveRoute(route as never)).toThrow(message);
+  });
+});
