@@ -2,6 +2,8 @@ import { Module, type DynamicModule, type INestApplication, type LoggerService, 
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 
+const SILENT: LoggerService = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
+
 export type AdapterName = 'express' | 'fastify';
 export const ADAPTERS: readonly AdapterName[] = ['express', 'fastify'];
 
@@ -23,8 +25,9 @@ export async function createWebhookApp(options: WebhookAppOptions): Promise<INes
   @Module({ imports: options.imports as (Type | DynamicModule)[], providers: options.providers, controllers: options.controllers })
   class TestAppModule {}
 
-  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
-  const appOptions = { rawBody: options.rawBody ?? true, logger: options.logger ?? (false as const) };
+  const logger = options.logger ?? SILENT;
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).setLogger(logger).compile();
+  const appOptions = { rawBody: options.rawBody ?? true, logger };
   const app =
     options.adapter === 'fastify'
       ? moduleRef.createNestApplication(new FastifyAdapter(), appOptions)

@@ -21,19 +21,19 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
     case 'redis': {
       const { redis, keyPrefix, operationTimeoutMs } = store.options;
       if (typeof redis !== 'string') return new RedisIdempotencyStore(redis, { keyPrefix, operationTimeoutMs });
-      return new RedisIdempotencyStore(await connectRedis(redis, logger), { keyPrefix, operationTimeoutMs }, true);
+      const description = `Redis at ${redactedUrl(redis)}`;
+      return new RedisIdempotencyStore(await connectRedis(redis, description, logger), { keyPrefix, operationTimeoutMs, description }, true);
     }
   }
 }
 
-async function connectRedis(url: string, logger: StoreLogger): Promise<KeplarsRedisClient> {
+async function connectRedis(url: string, where: string, logger: StoreLogger): Promise<KeplarsRedisClient> {
   let Redis: typeof import('ioredis').Redis;
   try {
     ({ Redis } = await import('ioredis'));
   } catch {
     throw new KeplarsConfigurationError(['deduplication.store.redis needs the "ioredis" package: npm install ioredis']);
   }
-  const where = redactedUrl(url);
   const client = new Redis(url, {
     // Fail a call at once while disconnected, so a webhook gets 503 (and Keplars retries) instead
     // of waiting on a queue; the client keeps reconnecting in the background.
@@ -46,10 +46,10 @@ async function connectRedis(url: string, logger: StoreLogger): Promise<KeplarsRe
   client.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    logger.error(`Redis at ${where} is unreachable (${error.message}): webhooks are answered 503 until it is back.`);
+    logger.error(`${where} is unreachable (${error.message}): webhooks are answered 503 until it is back.`);
   });
   client.on('ready', () => {
-    if (down) logger.log(`Redis at ${where} is reachable again: webhooks are handled.`);
+    if (down) logger.log(`${where} is reachable again: webhooks are handled.`);
     down = false;
   });
   await client.connect().catch(() => undefined); // reported by the 'error' listener; reconnects on its own

@@ -10,6 +10,7 @@ export interface KeplarsRedisClient {
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
   ping(): Promise<unknown>;
   quit(): Promise<unknown>;
+  disconnect(): void;
 }
 
 export interface RedisIdempotencyStoreOptions {
@@ -17,6 +18,8 @@ export interface RedisIdempotencyStoreOptions {
   readonly keyPrefix?: string;
   /** How long one Redis call may take before the delivery is answered 503. @default 2000 */
   readonly operationTimeoutMs?: number;
+  /** How log lines name this server (never with its password). @default 'Redis' */
+  readonly description?: string;
 }
 
 // Both scripts run atomically in Redis: no other delivery can act between their reads and writes.
@@ -55,6 +58,7 @@ const SETTLE_SCRIPT = script(SETTLE);
 export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   private readonly keyPrefix: string;
   private readonly timeoutMs: number;
+  private readonly description: string;
 
   /**
    * @param client an `ioredis` client. With `ownsClient`, `close()` quits it; a client your app passed
@@ -67,6 +71,7 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   ) {
     this.keyPrefix = options.keyPrefix ?? 'keplars:webhook:';
     this.timeoutMs = options.operationTimeoutMs ?? 2000;
+    this.description = options.description ?? 'Redis';
   }
 
   async claim(eventId: string, lockMs: number): Promise<EventClaim> {
@@ -86,7 +91,9 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   }
 
   async close(): Promise<void> {
-    if (this.ownsClient) await this.client.quit().catch(() => undefined);
+    if (!this.ownsClient) return;
+    // QUIT needs a connection; without one, stop the reconnection attempts instead.
+    await this.client.quit().catch(() => this.client.disconnect());
   }
 
   private run(script: Script, eventId: string, args: (string | number)[]): Promise<unknown> {
@@ -103,8 +110,15 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   private withTimeout<T>(operation: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
-    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([operation, timeout])
+      .catch((error: unknown) => {
+        const message = String((error as Error)?.message ?? error);
+        // ioredis's words for "not connected right now" (its offline queue is off): say it plainly.
+        const reason = message.startsWith("Stream isn't writeable") ? 'not connected' : message;
+        throw new Error(`${this.description} is unreachable: ${reason}`, { cause: error });
+      })
+      .finally(() => clearTimeout(timer));
   }
 }

@@ -86,7 +86,7 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
       await this.store.ping();
     } catch (error) {
       this.logger.error(
-        `The deduplication store is unreachable at startup (${(error as Error).message}): webhooks are answered 503 until it is reachable.`,
+        `Deduplication store check failed at startup (${(error as Error).message}): webhooks are answered 503 until it is reachable.`,
       );
     }
   }

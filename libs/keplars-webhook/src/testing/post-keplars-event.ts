@@ -46,9 +46,15 @@ export async function postKeplarsEvent(
   return send(url, body, { 'content-type': 'application/json', ...signed, ...options.headers });
 }
 
+const listening = new WeakMap<INestApplication, Promise<void>>();
+
 async function baseUrlOf(app: INestApplication): Promise<string> {
   const server = app.getHttpServer();
-  if (!server.listening) await app.listen(0, '127.0.0.1');
+  if (!server.listening) {
+    // Concurrent posts to an app that is not listening yet share one listen().
+    if (!listening.has(app)) listening.set(app, app.listen(0, '127.0.0.1').then(() => undefined));
+    await listening.get(app);
+  }
   const { port } = server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
 }
