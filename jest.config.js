@@ -11,6 +11,11 @@ export default {
     '^nestjs-keplars-webhook$': '<rootDir>/libs/keplars-webhook/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
-  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/apps/*/test/**/*.e2e-spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // dist/package holds a built copy of the library's package.json: keep Jest's module map out of it.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
+  // Uses the Redis at REDIS_URL (default 127.0.0.1:6379), or starts a throwaway one.
+  globalSetup: '<rootDir>/test/support/redis-global-setup.js',
+  globalTeardown: '<rootDir>/test/support/redis-global-teardown.js',
 };

@@ -13,6 +13,8 @@ export interface PostKeplarsEventOptions extends SignatureHeaderOptions {
   signature?: string | false;
   /** More headers, or replacements (`content-type`, …). */
   headers?: Record<string, string>;
+  /** Give up (reject) when no answer has come after this long, in ms. @default 30000 */
+  timeoutMs?: number;
 }
 
 export interface KeplarsDeliveryResponse {
@@ -43,7 +45,7 @@ export async function postKeplarsEvent(
   else if (options.signature !== undefined) signed[signatureHeader] = options.signature;
 
   const url = typeof target === 'string' ? new URL(target) : new URL(options.path ?? '/webhooks/keplars', await baseUrlOf(target));
-  return send(url, body, { 'content-type': 'application/json', ...signed, ...options.headers });
+  return send(url, body, { 'content-type': 'application/json', ...signed, ...options.headers }, options.timeoutMs ?? 30_000);
 }
 
 const listening = new WeakMap<INestApplication, Promise<void>>();
@@ -59,7 +61,7 @@ async function baseUrlOf(app: INestApplication): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-function send(url: URL, body: Buffer, headers: Record<string, string>): Promise<KeplarsDeliveryResponse> {
+function send(url: URL, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<KeplarsDeliveryResponse> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const outgoing = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent: false }, (response) => {
@@ -77,6 +79,7 @@ function send(url: URL, body: Buffer, headers: Record<string, string>): Promise<
         resolve({ status: response.statusCode ?? 0, body: parsed, headers: response.headers });
       });
     });
+    outgoing.setTimeout(timeoutMs, () => outgoing.destroy(new Error(`no answer from ${url.href} within ${timeoutMs} ms`)));
     outgoing.on('error', reject);
     outgoing.end(body);
   });

@@ -1,0 +1,12 @@
+import { Controller, Get } from '@nestjs/common';
+import { SuppressionListService, type Suppression } from './suppression-list.service.js';
+
+@Controller('suppressions')
+export class SuppressionsController {
+  constructor(private readonly suppressions: SuppressionListService) {}
+
+  @Get()
+  list(): Suppression[] {
+    return this.suppressions.list();
+  }
+}

@@ -1,0 +1,53 @@
+import type { INestApplication } from '@nestjs/common';
+import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { CapturedLogs } from '../../../test/support/captured-logs.js';
+import { DEVELOPMENT_WEBHOOK_SECRET } from '../src/config/webhook-secret.js';
+import { startSampleApp, TEST_SECRET } from './support/sample-app.js';
+
+// How the sample is configured: a development secret that works out of the box, and says so.
+
+const statusSignedWith = async (app: INestApplication, secret: string) =>
+  (await postKeplarsEvent(app, buildKeplarsPayload('email.delivered'), { secret })).status;
+
+describe('KEPLARS_WEBHOOK_SECRET', () => {
+  it('unset: the development secret verifies, with a warning that says how to set the real one', async () => {
+    const logs = new CapturedLogs();
+    const app = await startSampleApp({ KEPLARS_WEBHOOK_SECRET: undefined }, logs);
+    try {
+      expect(await statusSignedWith(app, DEVELOPMENT_WEBHOOK_SECRET)).toBe(200);
+      expect(await statusSignedWith(app, TEST_SECRET)).toBe(401);
+      const warnings = logs.lines.filter((line) => line.level === 'warn').map((line) => line.message);
+      expect(warnings).toContainEqual(expect.stringMatching(/^KEPLARS_WEBHOOK_SECRET is not set: verifying webhooks with the development default .*apps\/sample\/\.env/));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('set: only that secret verifies, and nothing warns about it', async () => {
+    const logs = new CapturedLogs();
+    const app = await startSampleApp({ KEPLARS_WEBHOOK_SECRET: TEST_SECRET }, logs);
+    try {
+      expect(await statusSignedWith(app, TEST_SECRET)).toBe(200);
+      expect(await statusSignedWith(app, DEVELOPMENT_WEBHOOK_SECRET)).toBe(401);
+      expect(logs.text()).not.toContain('KEPLARS_WEBHOOK_SECRET');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each([
+    ['unset', undefined],
+    ['the development secret', DEVELOPMENT_WEBHOOK_SECRET],
+  ])('%s with NODE_ENV=production: the app refuses to start, and says what to set', async (_, secret) => {
+    await expect(startSampleApp({ KEPLARS_WEBHOOK_SECRET: secret, NODE_ENV: 'production' })).rejects.toThrow(
+      /NODE_ENV is production\. Set KEPLARS_WEBHOOK_SECRET to the webhook signing secret from your Keplars dashboard/,
+    );
+  });
+
+  it('apps/sample/.env.example holds the development secret, which `npm run send` signs with when there is no .env', () => {
+    const example = parseEnv(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'));
+    expect(example.KEPLARS_WEBHOOK_SECRET).toBe(DEVELOPMENT_WEBHOOK_SECRET);
+  });
+});

@@ -1,0 +1,30 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { CapturedLogs } from '../../../../test/support/captured-logs.js';
+import { AppModule } from '../../src/app.module.js';
+
+export const TEST_SECRET = 'whsec_sample_e2e_3b9d2f';
+
+/**
+ * Boots the sample's real AppModule as main.ts does (`rawBody: true`), configured through the
+ * environment like the app itself: an in-memory database and {@link TEST_SECRET} unless `env` says
+ * otherwise (`undefined` unsets a variable). Jest gives each test file its own `process.env`.
+ */
+export async function startSampleApp(env: Record<string, string | undefined> = {}, logs = new CapturedLogs()): Promise<INestApplication> {
+  const settings = { DATABASE_PATH: ':memory:', KEPLARS_WEBHOOK_SECRET: TEST_SECRET, NODE_ENV: 'test', ...env };
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logs).compile();
+  const app = moduleRef.createNestApplication({ rawBody: true, logger: logs });
+  await app.init();
+  return app;
+}
+
+/** `GET path` on the app: status and JSON body. */
+export async function get(app: INestApplication, path: string): Promise<{ status: number; body: any }> {
+  const response = await request(app.getHttpServer()).get(path);
+  return { status: response.status, body: response.body };
+}
