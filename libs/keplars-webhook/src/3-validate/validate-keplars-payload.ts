@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { compileFastCheck } from './compile-fast-check.js';
 import { KeplarsPayloadDto } from './keplars-payload.dto.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting-depth.js';
 
 /** A body that passed {@link KeplarsPayloadDto}'s rules; still the plain object that was received. */
 export type KeplarsPayload = KeplarsPayloadDto & Record<string, unknown>;
@@ -22,6 +23,9 @@ export function validateKeplarsPayload(body: unknown): PayloadValidation {
     return { valid: false, messages: ['the body must be a JSON object'] };
   }
   const plain = body as Record<string, unknown>;
+  if (nestsDeeperThan(plain, MAX_NESTING_DEPTH)) {
+    return { valid: false, messages: [`the body must not nest objects or arrays more than ${MAX_NESTING_DEPTH} levels deep`] };
+  }
   if (fastCheck?.(plain)) return { valid: true, payload: plain as KeplarsPayload };
 
   const errors = validateSync(plainToInstance(KeplarsPayloadDto, plain), { stopAtFirstError: true });
