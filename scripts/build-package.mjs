@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// Builds the publishable npm package into dist/package, ready for `npm pack` or `npm publish`:
+//
+//   npm run build:package && cd dist/package && npm pack
+//
+// It compiles the library with `npm run build:lib` into a fresh folder (so no file of a deleted source
+// survives), then copies into dist/package only what the package's entry points reach: the .js files
+// that `exports` and `bin` load, and the .d.ts files that `exports`' types refer to, following their
+// relative imports. No test, no source map, no TypeScript source, no declaration of the CLI's
+// internals. It adds libs/keplars-webhook/{package.json, README.md, CHANGELOG.md, LICENSE}, makes the
+// CLI executable, and refuses to finish if the package would be broken: an entry point or bin that does
+// not exist, a relative import of a file that is missing, a runtime import of a package that
+// package.json does not declare, or a CHANGELOG without the version being released.
+//
+// Source maps are left out on purpose: they would point at TypeScript sources the package does not
+// ship, which only makes bundlers and debuggers print warnings.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, normalize, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const libDir = join(root, 'libs/keplars-webhook');
+const compiledDir = join(root, 'dist/.package-build');
+const outDir = join(root, 'dist/package');
+const PACKAGE_FILES = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'];
+
+const problems = [];
+const fail = (message) => problems.push(message);
+const manifest = JSON.parse(readFileSync(join(libDir, 'package.json'), 'utf8'));
+
+// 1. Compile, with the library's own tsconfig, into a clean folder.
+rmSync(compiledDir, { recursive: true, force: true });
+rmSync(outDir, { recursive: true, force: true });
+console.log('build-package: compiling the library (npm run build:lib)…');
+try {
+  execFileSync('npm', ['run', '--silent', 'build:lib', '--', '--outDir', compiledDir, '--sourceMap', 'false'], { cwd: root, stdio: 'inherit' });
+} catch {
+  console.error('\nbuild-package: FAILED: the library does not compile (TypeScript errors above). Nothing was written to dist/package.');
+  process.exit(1);
+}
+
+// 2. Copy what the entry points reach, checking every import on the way.
+const entryPoints = [
+  ['main', manifest.main],
+  ['types', manifest.types],
+  ...Object.entries(manifest.exports ?? {}).flatMap(([subpath, target]) =>
+    typeof target === 'string'
+      ? [[`exports["${subpath}"]`, target]]
+      : Object.entries(target).map(([condition, file]) => [`exports["${subpath}"].${condition}`, file]),
+  ),
+  ...Object.entries(manifest.bin ?? {}).map(([name, file]) => [`bin "${name}"`, file]),
+].filter(([, file]) => file !== undefined && file !== './package.json');
+
+const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+const builtins = new Set(builtinModules);
+const shipped = new Set();
+const pending = [];
+for (const [field, file] of entryPoints) {
+  const path = normalize(file);
+  if (existsSync(join(compiledDir, path))) pending.push(path);
+  else fail(`package.json ${field} points at ${file}, which the build did not produce (is its source, src/${file.replace(/^\.\//, '').replace(/\.(d\.ts|js)$/, '.ts')}, there?).`);
+}
+while (pending.length > 0) {
+  const file = pending.pop();
+  if (shipped.has(file)) continue;
+  shipped.add(file);
+  for (const specifier of importsOf(readFileSync(join(compiledDir, file), 'utf8'))) {
+    if (specifier.startsWith('.')) {
+      // A .d.ts names its neighbours by their .js path.
+      const target = normalize(join(dirname(file), file.endsWith('.d.ts') ? specifier.replace(/\.js$/, '.d.ts') : specifier));
+      if (existsSync(join(compiledDir, target))) pending.push(target);
+      else fail(`${file} imports ${specifier}, which the build did not produce.`);
+      continue;
+    }
+    if (specifier.startsWith('node:') || builtins.has(specifier) || specifier.split('/')[0] === manifest.name) continue;
+    const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+    if (!declared.has(name)) fail(`${file} imports "${specifier}", but package.json declares no "${name}": add it to dependencies or peerDependencies.`);
+  }
+}
+for (const file of shipped) {
+  if (/\.(spec|test|e2e-spec)\.(js|d\.ts)$/.test(file)) fail(`${file} is a test, and an entry point reaches it.`);
+  mkdirSync(dirname(join(outDir, file)), { recursive: true });
+  cpSync(join(compiledDir, file), join(outDir, file));
+}
+rmSync(compiledDir, { recursive: true, force: true });
+
+for (const file of PACKAGE_FILES) {
+  if (existsSync(join(libDir, file))) cpSync(join(libDir, file), join(outDir, file));
+  else fail(`libs/keplars-webhook/${file} is missing; every release ships it.`);
+}
+
+// 3. The CLI must be runnable, and the CHANGELOG must describe this version.
+for (const [name, file] of Object.entries(manifest.bin ?? {})) {
+  const path = join(outDir, file);
+  if (!existsSync(path)) continue; // already reported
+  if (!readFileSync(path, 'utf8').startsWith('#!')) fail(`bin "${name}" (${file}) has no "#!/usr/bin/env node" first line: the shell could not run it.`);
+  chmodSync(path, 0o755);
+}
+const changelogPath = join(libDir, 'CHANGELOG.md');
+const version = manifest.version.replaceAll('.', '\\.');
+if (existsSync(changelogPath) && !new RegExp(`^## \\[?${version}\\]?`, 'm').test(readFileSync(changelogPath, 'utf8'))) {
+  fail(`CHANGELOG.md has no "## [${manifest.version}]" section for the version in package.json.`);
+}
+
+if (problems.length > 0) {
+  console.error(`\nbuild-package: FAILED: dist/package would be a broken package:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  process.exit(1);
+}
+const files = listFiles(outDir);
+const bytes = files.reduce((sum, file) => sum + statSync(join(outDir, file)).size, 0);
+console.log(
+  `build-package: ${manifest.name}@${manifest.version} is ready in ${relative(root, outDir)}/ ` +
+    `(${files.length} files, ${(bytes / 1024).toFixed(1)} kB unpacked). Next: cd ${relative(root, outDir)} && npm pack`,
+);
+
+/**
+ * The module specifiers a compiled file imports or re-exports, statically or dynamically. Comments are
+ * skipped: JSDoc examples show imports too (of this package, of @nestjs/config…).
+ */
+function importsOf(source) {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
+  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g)].map((match) => match[2]);
+}
+
+/** Every file under `dir`, as paths relative to it. */
+function listFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
+import { EngagementController } from './engagement.controller';
+import { EngagementService } from './engagement.service';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true }),
+    EventEmitterModule.forRoot(),
+    KeplarsWebhookModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({ secret: config.getOrThrow<string>('KEPLARS_WEBHOOK_SECRET') }),
+    }),
+  ],
+  controllers: [EngagementController],
+  providers: [EngagementService],
+})
+export class AppModule {}
