@@ -11,9 +11,9 @@ const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
  * envelope `{ id, type, timestamp, data: {…} }`, flat `{ event, email_id, to, … }`, or event + data
  * `{ event, data: {…} }`. Email fields are read from `data` first, then from the top level.
  *
- * @param receivedAt stands in for the timestamp of a payload that has none.
+ * @param receivedAt stands in for the timestamp of a payload that has none (default: now).
  */
-export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt: Date = new Date()): KeplarsEvent {
+export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt?: Date): KeplarsEvent {
   const data = payload.data as Fields | undefined;
   const field = (name: string): string | undefined => (data?.[name] ?? payload[name]) as string | undefined;
 
@@ -22,7 +22,7 @@ export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt: Dat
   const base: KeplarsEventBase = {
     type,
     id: payload.id ?? deriveKeplarsEventId(payload),
-    timestamp: dateOf(timestamp) ?? receivedAt,
+    timestamp: dateOf(timestamp) ?? receivedAt ?? new Date(),
     emailId: field('email_id') ?? field('job_id') ?? field('message_id'),
     recipient: field('to') ?? field('recipient'),
     subject: field('subject'),

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { BUSY, DONE, type EventClaim, type KeplarsIdempotencyStore } from './idempotency-store.js';
 
 interface PartialEvent {
-  handled: Set<string>;
+  /** Created when the first handler succeeds: most events are settled complete, and never need it. */
+  handled: Set<string> | undefined;
   lockToken: number;
   lockExpiresAt: number;
 }
@@ -40,12 +41,12 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
 
     const token = this.nextToken++;
     if (entry === undefined) {
-      this.events.set(eventId, { handled: new Set(), lockToken: token, lockExpiresAt: now + lockMs });
+      this.events.set(eventId, { handled: undefined, lockToken: token, lockExpiresAt: now + lockMs });
       return { state: 'claimed', token: String(token), handled: NOTHING_HANDLED };
     }
     entry.lockToken = token;
     entry.lockExpiresAt = now + lockMs;
-    return { state: 'claimed', token: String(token), handled: new Set(entry.handled) };
+    return { state: 'claimed', token: String(token), handled: entry.handled ? new Set(entry.handled) : NOTHING_HANDLED };
   }
 
   async settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
@@ -57,10 +58,10 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
     if (entry === HANDLED) return;
     if (entry === undefined) {
       // Evicted while the handlers ran: keep what succeeded.
-      entry = { handled: new Set(), lockToken: 0, lockExpiresAt: 0 };
+      entry = { handled: undefined, lockToken: 0, lockExpiresAt: 0 };
       this.events.set(eventId, entry, { ttl: windowMs });
     }
-    for (const handler of succeeded) entry.handled.add(handler);
+    for (const handler of succeeded) (entry.handled ??= new Set()).add(handler);
     if (String(entry.lockToken) === token) entry.lockExpiresAt = 0;
   }
 }

@@ -1,0 +1,62 @@
+// `npm run bench:profile -- --target module --adapter fastify`: puts one target under the benchmark's
+// load, profiles its CPU during the measured part only (after a warm-up), and prints where the busy
+// time went: by package, by function (self and inclusive), in µs per request. The .cpuprofile is kept
+// in bench/results/profiles for DevTools.
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ADAPTERS, TARGETS } from './bench-config.js';
+import { runLoad } from './load/run-load.js';
+import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
+import { SignedEventSource } from './load/signed-events.js';
+import { defaultStoreCapacity } from './load/store-capacity.js';
+import { summariseCpuProfile, type CostLine } from './report/cpu-profile.js';
+import { listOption, numberOption, parseArguments } from './report/options.js';
+import { table } from './report/stats.js';
+
+const PROFILES_DIR = fileURLToPath(new URL('../../results/profiles/', import.meta.url));
+
+async function main(): Promise<void> {
+  const options = parseArguments(process.argv.slice(2));
+  const targets = listOption(options, 'target', TARGETS);
+  const [adapter] = listOption(options, 'adapter', ADAPTERS);
+  const durationSeconds = numberOption(options, 'duration', 8);
+  const warmupSeconds = numberOption(options, 'warmup', 4);
+  const top = numberOption(options, 'top', 30);
+  const connections = numberOption(options, 'connections', 50);
+
+  mkdirSync(PROFILES_DIR, { recursive: true });
+  const pinning = pinLoadGenerator();
+  const events = new SignedEventSource();
+  for (const target of targets) {
+    const server = await ServerProcess.start(target, adapter!, pinning, { BENCH_CPU_PROFILE_DIR: PROFILES_DIR });
+    let file: string;
+    let requests: number;
+    try {
+      await runLoad({ port: server.port, events, connections, durationSeconds: warmupSeconds });
+      // The module's steady state: its deduplication store full, evicting (as in the benchmark).
+      if (target === 'module') await runLoad({ port: server.port, events, connections, amount: defaultStoreCapacity(), prepare: defaultStoreCapacity() });
+      await server.signalAndWait('SIGUSR2', /^PROFILING$/);
+      const result = await runLoad({ port: server.port, events, connections, durationSeconds, prepare: 40_000 * durationSeconds });
+      file = (await server.signalAndWait('SIGUSR2', /^PROFILE (.+)$/))[1]!;
+      requests = result.completed;
+      console.log(`\n${server.name}: ${Math.round(result.requestsPerSecond)} req/s under the profiler, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+    } finally {
+      await server.stop();
+    }
+
+    const summary = summariseCpuProfile(file, top);
+    const perRequest = (micros: number): string => (micros / requests).toFixed(2);
+    const rows = (lines: readonly CostLine[]): string[][] => lines.map((line) => [perRequest(line.micros), `${(line.share * 100).toFixed(1)}%`, line.name]);
+    const busy = summary.busyMicros / (summary.busyMicros + summary.idleMicros);
+    console.log(`Profile: ${file}`);
+    console.log(`${requests} requests; busy ${(busy * 100).toFixed(0)}% of the time, ${perRequest(summary.busyMicros)} µs of CPU per request\n`);
+    console.log(`By origin (self time)\n${table(['µs/req', 'share', 'where'], rows(summary.byOrigin))}\n`);
+    console.log(`Top functions, self time\n${table(['µs/req', 'share', 'function'], rows(summary.self))}\n`);
+    console.log(`Top functions, inclusive time\n${table(['µs/req', 'share', 'function'], rows(summary.inclusive))}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
