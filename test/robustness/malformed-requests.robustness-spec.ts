@@ -4,7 +4,7 @@ import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook-app.js';
 import { runBounded } from './support/bounded-pool.js';
-import { ContextLogs } from './support/context-logs.js';
+import { CapturedLogs } from '../support/captured-logs.js';
 import { EveryEventRecorder } from './support/event-recorder.js';
 import { describeCase, generateCase, POLLUTION_MARKER, type MalformedCase } from './support/malformed-requests.js';
 import { exchange, type ExchangeOutcome } from './support/raw-exchange.js';
@@ -43,7 +43,7 @@ afterAll(() => {
 });
 
 describe.each(ADAPTERS)('malformed requests on %s', (adapter: AdapterName) => {
-  const logs = new ContextLogs();
+  const logs = new CapturedLogs();
   const prototypeBefore = objectPrototypeSnapshot();
   let app: INestApplication;
   let port: number;

@@ -2,6 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 
 export interface LogLine {
   readonly level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+  /** Who logged it: `KeplarsWebhook`, `ExceptionsHandler`, … */
+  readonly context: string;
   readonly message: string;
 }
 
@@ -40,7 +42,9 @@ export class CapturedLogs implements LoggerService {
   }
 
   private add(level: LogLine['level'], message: unknown, rest: unknown[]): void {
-    const extra = rest.filter((part) => typeof part === 'string' && part !== 'KeplarsWebhook').join(' ');
-    this.lines.push({ level, message: `${String(message)}${extra ? ` ${extra}` : ''}` });
+    // Nest passes the context last, after an optional stack.
+    const context = typeof rest.at(-1) === 'string' ? String(rest.at(-1)) : '';
+    const text = message instanceof Error ? `${message.name}: ${message.message}` : String(message);
+    this.lines.push({ level, context, message: [text, ...rest.slice(0, context ? -1 : undefined).map(String)].join(' ') });
   }
 }
