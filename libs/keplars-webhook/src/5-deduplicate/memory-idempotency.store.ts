@@ -1,47 +1,51 @@
 import { LRUCache } from 'lru-cache';
+import { HandledEventSet } from './handled-event-set.js';
 import { BUSY, DONE, type EventClaim, type KeplarsIdempotencyStore } from './idempotency-store.js';
 
-interface PartialEvent {
+/** An event some delivery is running now, or one whose handlers did not all succeed yet. */
+interface UnfinishedEvent {
   /** Created when the first handler succeeds: most events are settled complete, and never need it. */
   handled: Set<string> | undefined;
   lockToken: number;
   lockExpiresAt: number;
 }
 
-/** A handled event is remembered as this one shared value, so each costs only its key. */
-const HANDLED = 1;
-type Entry = PartialEvent | typeof HANDLED;
-
 const NOTHING_HANDLED: ReadonlySet<string> = new Set();
 
 export interface MemoryIdempotencyStoreOptions {
   /** How long a handled event is remembered, in milliseconds. */
   readonly windowMs: number;
-  /** The most events remembered; the least recently seen go first beyond it, so memory stays flat. */
+  /** The most events remembered; the oldest are forgotten first beyond it, so memory stays flat. */
   readonly maxEvents: number;
 }
 
 /**
  * The default store: one process's memory, bounded by `maxEvents` and expiring after the dedup
- * window (an LRU cache from `lru-cache`). Right for a single instance; use the Redis store for several.
+ * window. Right for a single instance; use the Redis store for several.
+ *
+ * Handled events, nearly all of them, live in a {@link HandledEventSet} of fixed size. Events still
+ * being delivered, or partly handled, are few and short-lived: they sit in an LRU cache from
+ * `lru-cache`, bounded the same way.
  */
 export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
-  private readonly events: LRUCache<string, Entry>;
+  private readonly handled: HandledEventSet;
+  private readonly unfinished: LRUCache<string, UnfinishedEvent>;
   private nextToken = 1;
 
   constructor(options: MemoryIdempotencyStoreOptions) {
-    this.events = new LRUCache<string, Entry>({ max: options.maxEvents, ttl: options.windowMs });
+    this.handled = new HandledEventSet(options.maxEvents);
+    this.unfinished = new LRUCache<string, UnfinishedEvent>({ max: options.maxEvents, ttl: options.windowMs });
   }
 
   async claim(eventId: string, lockMs: number): Promise<EventClaim> {
-    const entry = this.events.get(eventId);
-    if (entry === HANDLED) return DONE;
     const now = Date.now();
+    if (this.handled.has(eventId, now)) return DONE;
+    const entry = this.unfinished.get(eventId);
     if (entry !== undefined && entry.lockExpiresAt > now) return BUSY;
 
     const token = this.nextToken++;
     if (entry === undefined) {
-      this.events.set(eventId, { handled: undefined, lockToken: token, lockExpiresAt: now + lockMs });
+      this.unfinished.set(eventId, { handled: undefined, lockToken: token, lockExpiresAt: now + lockMs });
       return { state: 'claimed', token: String(token), handled: NOTHING_HANDLED };
     }
     entry.lockToken = token;
@@ -50,16 +54,18 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
   }
 
   async settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
+    const now = Date.now();
     if (complete) {
-      this.events.set(eventId, HANDLED, { ttl: windowMs });
+      this.handled.add(eventId, now + windowMs);
+      this.unfinished.delete(eventId);
       return;
     }
-    let entry = this.events.get(eventId);
-    if (entry === HANDLED) return;
+    if (this.handled.has(eventId, now)) return; // another delivery finished it meanwhile
+    let entry = this.unfinished.get(eventId);
     if (entry === undefined) {
       // Evicted while the handlers ran: keep what succeeded.
       entry = { handled: undefined, lockToken: 0, lockExpiresAt: 0 };
-      this.events.set(eventId, entry, { ttl: windowMs });
+      this.unfinished.set(eventId, entry, { ttl: windowMs });
     }
     for (const handler of succeeded) (entry.handled ??= new Set()).add(handler);
     if (String(entry.lockToken) === token) entry.lockExpiresAt = 0;
