@@ -90,7 +90,14 @@ describe.each(stores)('the %s store keeps SPEC §4', (_, createStore) => {
 });
 
 describe('the memory store stays bounded', () => {
-  it('remembers at most maxEvents, forgetting the least recently seen', async () => {
+  it('holds at most maxEvents unfinished deliveries, forgetting the oldest', async () => {
+    const store = new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 10 });
+    for (let i = 0; i < 20; i++) claimed(await store.claim(`evt_running_${i}`, LOCK_MS));
+    expect((await store.claim('evt_running_0', LOCK_MS)).state).toBe('claimed');
+    expect((await store.claim('evt_running_19', LOCK_MS)).state).toBe('busy');
+  });
+
+  it('remembers at most maxEvents handled events, forgetting the oldest', async () => {
     const store = new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 100 });
     for (let i = 0; i < 1000; i++) {
       const claim = claimed(await store.claim(`evt_${i}`, LOCK_MS));

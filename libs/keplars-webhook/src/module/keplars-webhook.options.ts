@@ -60,8 +60,8 @@ export interface KeplarsDeduplicationOptions {
    */
   store?: 'memory' | KeplarsRedisStoreOptions | KeplarsIdempotencyStore;
   /**
-   * The most events the memory store remembers; beyond it, the least recently seen are forgotten
-   * first, so memory stays flat however many events arrive.
+   * The most events the memory store remembers; beyond it, the oldest are forgotten first. Its
+   * memory is allocated once (about 7 MB for the default), so it stays flat however many events arrive.
    * @default 100000
    */
   maxEvents?: number;
