@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     },
     'deliver (dedup + dispatch)': async () => {
       // A fresh store each time, so that every event is new to it, as in the HTTP benchmark.
-      const store = new MemoryIdempotencyStore({ windowMs, maxEvents: 100_000 });
+      const store = new MemoryIdempotencyStore({ maxEvents: 100_000 });
       const delivery = new KeplarsEventDelivery(registry, store, { windowMs, lockMs });
       for (const event of events) {
         if ((await delivery.deliver(event)).kind !== 'handled') throw new Error('not handled');

@@ -15,7 +15,7 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
   const { store } = dedup;
   switch (store.kind) {
     case 'memory':
-      return new MemoryIdempotencyStore({ windowMs: dedup.windowMs, maxEvents: store.maxEvents });
+      return new MemoryIdempotencyStore({ maxEvents: store.maxEvents });
     case 'custom':
       return store.store;
     case 'redis': {

@@ -3,12 +3,13 @@
  * - `done`: every handler already succeeded for it; answer as a duplicate;
  * - `busy`: another delivery of it is running right now (here or on another instance);
  * - `claimed`: this delivery holds it until `settle`, or until the lock expires if this process dies;
- *   `handled` lists the handlers that already succeeded on an earlier delivery.
+ *   `handled` lists the handlers that already succeeded on an earlier delivery, and `token` is
+ *   whatever the store chose to tell this delivery's lock apart, handed back to `settle` unchanged.
  */
 export type EventClaim =
   | { readonly state: 'done' }
   | { readonly state: 'busy' }
-  | { readonly state: 'claimed'; readonly token: string; readonly handled: ReadonlySet<string> };
+  | { readonly state: 'claimed'; readonly token: string | number; readonly handled: ReadonlySet<string> };
 
 /**
  * Where deduplication marks live. One small interface, so the in-memory and Redis stores (or your
@@ -22,7 +23,7 @@ export interface KeplarsIdempotencyStore {
    * Records the handlers that succeeded, marks the event done when `complete`, and releases the lock
    * if `token` still holds it. Marks live for `windowMs`.
    */
-  settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void>;
+  settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void>;
   /** Checks the store is reachable (at startup, for a log line that says so). */
   ping?(): Promise<void>;
   /** Releases connections the store opened itself. */

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 const stores: [string, () => KeplarsIdempotencyStore][] = [
-  ['memory', () => new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 1000 })],
+  ['memory', () => new MemoryIdempotencyStore({ maxEvents: 1000 })],
   ['redis', () => new RedisIdempotencyStore(redis, { keyPrefix: prefix })],
 ];
 
@@ -90,15 +90,27 @@ describe.each(stores)('the %s store keeps SPEC §4', (_, createStore) => {
 });
 
 describe('the memory store stays bounded', () => {
-  it('holds at most maxEvents unfinished deliveries, forgetting the oldest', async () => {
-    const store = new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 10 });
-    for (let i = 0; i < 20; i++) claimed(await store.claim(`evt_running_${i}`, LOCK_MS));
-    expect((await store.claim('evt_running_0', LOCK_MS)).state).toBe('claimed');
-    expect((await store.claim('evt_running_19', LOCK_MS)).state).toBe('busy');
+  it('holds a lock for every delivery in flight, however many, and lets each lapse', async () => {
+    const store = new MemoryIdempotencyStore({ maxEvents: 10 });
+    const ids = Array.from({ length: 5_000 }, (_, i) => `evt_running_${i}`);
+    for (const id of ids) claimed(await store.claim(id, 100));
+    expect(new Set(await Promise.all(ids.map(async (id) => (await store.claim(id, 100)).state)))).toEqual(new Set(['busy']));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (const id of ids) claimed(await store.claim(id, LOCK_MS));
+  });
+
+  it('remembers the handlers of at most maxEvents partly handled events, forgetting the oldest', async () => {
+    const store = new MemoryIdempotencyStore({ maxEvents: 10 });
+    for (let i = 0; i < 20; i++) {
+      const claim = claimed(await store.claim(`evt_partly_${i}`, LOCK_MS));
+      await store.settle(`evt_partly_${i}`, claim.token, ['A.a'], false, WINDOW_MS);
+    }
+    expect([...claimed(await store.claim('evt_partly_0', LOCK_MS)).handled]).toEqual([]);
+    expect([...claimed(await store.claim('evt_partly_19', LOCK_MS)).handled]).toEqual(['A.a']);
   });
 
   it('remembers at most maxEvents handled events, forgetting the oldest', async () => {
-    const store = new MemoryIdempotencyStore({ windowMs: WINDOW_MS, maxEvents: 100 });
+    const store = new MemoryIdempotencyStore({ maxEvents: 100 });
     for (let i = 0; i < 1000; i++) {
       const claim = claimed(await store.claim(`evt_${i}`, LOCK_MS));
       await store.settle(`evt_${i}`, claim.token, [], true, WINDOW_MS);

@@ -82,7 +82,7 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
     return { state: 'claimed', token, handled: new Set(result as string[]) };
   }
 
-  async settle(eventId: string, token: string, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
+  async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
     await this.run(SETTLE_SCRIPT, eventId, [token, Math.max(1, Math.round(windowMs)), complete ? '1' : '0', ...succeeded]);
   }
 

@@ -43,7 +43,7 @@ describe('pattern matching', () => {
 describe('KeplarsEventDelivery', () => {
   it('runs every matching handler once, then answers duplicates without running any', async () => {
     const { registry, runs } = registryWith({ 'A.opened': { patterns: ['email.opened'] }, 'B.all': { patterns: ['*'] }, 'C.clicked': { patterns: ['email.clicked'] } });
-    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ windowMs: 60_000, maxEvents: 10 }), settings);
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
     expect(await delivery.deliver(event('email.opened'))).toEqual({ kind: 'handled', handlers: 2 });
     expect(await delivery.deliver(event('email.opened'))).toEqual({ kind: 'duplicate' });
     expect(runs).toEqual({ 'A.opened': 1, 'B.all': 1, 'C.clicked': 0 });
@@ -54,7 +54,7 @@ describe('KeplarsEventDelivery', () => {
       'Flaky.onSent': { patterns: ['email.sent'], run: (attempt) => { if (attempt <= 2) throw new Error(`attempt ${attempt} fails`); } },
       'Steady.onSent': { patterns: ['email.sent'] },
     });
-    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ windowMs: 60_000, maxEvents: 10 }), settings);
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
     const outcomes: DeliveryOutcome['kind'][] = [];
     for (let i = 0; i < 4; i++) outcomes.push((await delivery.deliver(event('email.sent'))).kind);
     expect(outcomes).toEqual(['handler-failed', 'handler-failed', 'handled', 'duplicate']);
@@ -76,7 +76,7 @@ describe('KeplarsEventDelivery', () => {
   it('answers in-progress to a concurrent duplicate, which runs nothing', async () => {
     let release!: () => void;
     const { registry, runs } = registryWith({ 'Slow.handler': { patterns: ['*'], run: () => new Promise<void>((resolve) => (release = resolve)) } });
-    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ windowMs: 60_000, maxEvents: 10 }), settings);
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
     const first = delivery.deliver(event('email.sent'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(await delivery.deliver(event('email.sent'))).toEqual({ kind: 'in-progress' });
@@ -87,7 +87,7 @@ describe('KeplarsEventDelivery', () => {
 
   it('counts a handler that outlives the lock as failed, so the retry runs it', async () => {
     const { registry } = registryWith({ 'Stuck.handler': { patterns: ['*'], run: () => new Promise(() => undefined) }, 'Quick.handler': { patterns: ['*'] } });
-    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ windowMs: 60_000, maxEvents: 10 }), { ...settings, lockMs: 50 });
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), { ...settings, lockMs: 50 });
     const outcome = await delivery.deliver(event('email.sent'));
     expect(outcome.kind).toBe('handler-failed');
     expect(outcome.kind === 'handler-failed' && outcome.failures[0]!.error).toBeInstanceOf(KeplarsHandlerTimeoutError);
