@@ -2,7 +2,7 @@
 export const BENCH_SECRET = 'whsec_bench_5f0c2a7e9b1d4c38a6e2';
 export const WEBHOOK_PATH = '/webhooks/keplars';
 
-export const TARGETS = ['bare', 'handwritten', 'module'] as const;
+export const TARGETS = ['bare', 'hmac-guard', 'handwritten', 'module'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export const ADAPTERS = ['express', 'fastify'] as const;

@@ -10,13 +10,15 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { isAdapterName, isTargetName, type AdapterName, type TargetName } from './bench-config.js';
+import { ADAPTERS, isAdapterName, isTargetName, TARGETS, type AdapterName, type TargetName } from './bench-config.js';
 import { BareAppModule } from './targets/bare.target.js';
 import { HandwrittenAppModule } from './targets/handwritten.target.js';
+import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 
 const APP_MODULES: Record<TargetName, Type> = {
   bare: BareAppModule,
+  'hmac-guard': HmacGuardAppModule,
   handwritten: HandwrittenAppModule,
   module: ModuleAppModule,
 };
@@ -27,7 +29,7 @@ const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 async function main(): Promise<void> {
   const [target = '', adapter = ''] = process.argv.slice(2);
   if (!isTargetName(target) || !isAdapterName(adapter)) {
-    throw new Error(`usage: server.js <bare|handwritten|module> <express|fastify> (got ${target} ${adapter})`);
+    throw new Error(`usage: server.js <${TARGETS.join("|")}> <${ADAPTERS.join("|")}> (got ${target} ${adapter})`);
   }
   const app = await createApp(APP_MODULES[target], adapter);
   // Exit (rather than die of the signal) so that `--cpu-prof` gets to write its profile.

@@ -1,4 +1,5 @@
-// `npm run bench`: bare vs handwritten vs this module, on Express and on Fastify (SPEC §5).
+// `npm run bench`: bare vs handwritten vs this module, on Express and on Fastify (SPEC §5), with
+// `hmac-guard` (bare behind the signature check alone) as the ceiling of any receiver that verifies.
 // Every server runs in its own process pinned to core 0, the load generator (this process) on core 1;
 // the targets take turns within each round, and the table reports the medians over the rounds.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -188,7 +189,15 @@ function goalLines(summaries: readonly TargetSummary[]): string[] {
     .flatMap((summary) => {
       const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
       const goal = THROUGHPUT_GOAL[summary.adapter];
+      const guarded = summaries.find((other) => other.adapter === summary.adapter && other.target === 'hmac-guard');
+      const ceiling = guarded
+        ? [
+            `${summary.adapter}: the signature check alone (hmac-guard) ${guarded.throughputVsBare.toFixed(2)}x bare; ` +
+              `module ${(summary.requestsPerSecond / guarded.requestsPerSecond).toFixed(2)}x hmac-guard`,
+          ]
+        : [];
       return [
+        ...ceiling,
         `${summary.adapter}: module ${summary.throughputVsBare.toFixed(2)}x bare throughput (goal >= ${goal.toFixed(2)}x): ${verdict(summary.throughputVsBare >= goal)} ` +
           `(median of the rounds' own ratios: ${summary.throughputVsBarePerRound.toFixed(2)}x); ` +
           `p99 ${summary.p99VsBare.toFixed(2)}x bare (goal <= ${P99_GOAL.toFixed(2)}x): ${verdict(summary.p99VsBare <= P99_GOAL)}`,

@@ -1,38 +1,12 @@
-import {
-  Body,
-  Controller,
-  HttpCode,
-  Injectable,
-  Module,
-  Post,
-  UnauthorizedException,
-  UseGuards,
-  ValidationPipe,
-  type CanActivate,
-  type ExecutionContext,
-  type RawBodyRequest,
-} from '@nestjs/common';
+import { Body, Controller, HttpCode, Injectable, Module, Post, UseGuards, ValidationPipe } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import { BENCH_SECRET, WEBHOOK_PATH } from '../bench-config.js';
+import { WEBHOOK_PATH } from '../bench-config.js';
+import { KeplarsHmacGuard } from './hmac-guard.target.js';
 
 // What a user writes from Keplars' docs, without this module: an HMAC guard over `req.rawBody`,
 // `ValidationPipe` with a class-validator DTO of the envelope payload, a `switch` on the type.
 
-@Injectable()
-class KeplarsHmacGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<RawBodyRequest<{ headers: IncomingHttpHeaders }>>();
-    const header = request.headers['x-keplars-signature'];
-    if (typeof header !== 'string' || request.rawBody === undefined) throw new UnauthorizedException();
-    const expected = createHmac('sha256', BENCH_SECRET).update(request.rawBody).digest();
-    const received = Buffer.from(header.replace(/^sha256=/, ''), 'hex');
-    if (received.length !== expected.length || !timingSafeEqual(received, expected)) throw new UnauthorizedException();
-    return true;
-  }
-}
 
 class EmailDataDto {
   @IsString() @IsNotEmpty() email_id!: string;
