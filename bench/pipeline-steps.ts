@@ -7,7 +7,7 @@ import { verifyKeplarsSignature } from '../libs/keplars-webhook/src/2-verify/kep
 import { validateKeplarsPayload } from '../libs/keplars-webhook/src/3-validate/validate-keplars-payload.js';
 import type { KeplarsEvent } from '../libs/keplars-webhook/src/4-normalize/keplars-event.js';
 import { normalizeKeplarsPayload } from '../libs/keplars-webhook/src/4-normalize/normalize-keplars-payload.js';
-import { MemoryIdempotencyStore } from '../libs/keplars-webhook/src/5-deduplicate/memory-idempotency.store.js';
+import { createIdempotencyStore } from '../libs/keplars-webhook/src/5-deduplicate/create-idempotency-store.js';
 import { KeplarsEventDelivery } from '../libs/keplars-webhook/src/6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../libs/keplars-webhook/src/6-dispatch/keplars-handler-registry.js';
 import { resolveKeplarsOptions } from '../libs/keplars-webhook/src/module/resolve-keplars-options.js';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     },
     'deliver (dedup + dispatch)': async () => {
       // A fresh store each time, so that every event is new to it, as in the HTTP benchmark.
-      const store = new MemoryIdempotencyStore({ maxEvents: 100_000 });
+      const store = await createIdempotencyStore(resolved.deduplication!, console); // the module's default: memory, its maxEvents
       const delivery = new KeplarsEventDelivery(registry, store, { windowMs, lockMs });
       for (const event of events) {
         if ((await delivery.deliver(event)).kind !== 'handled') throw new Error('not handled');

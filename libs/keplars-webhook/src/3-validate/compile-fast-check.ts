@@ -16,8 +16,6 @@ interface Validator {
 
 interface PropertyCheck {
   readonly property: string;
-  /** `@IsOptional()`: an absent or `null` value skips every other rule of the property. */
-  readonly optional: boolean;
   /** Other conditions (`@ValidateIf()`): any one false skips the property's rules. */
   readonly conditions: readonly ((object: unknown, value: unknown) => boolean)[];
   readonly validators: readonly Validator[];
@@ -57,10 +55,11 @@ function compile(target: new () => object, seen: Map<Function, FastCheck | undef
     for (const property of required) {
       if (!checkProperty(property, plain, plain[property.property])) return false;
     }
-    // An optional property the payload lacks passes whatever its other rules say.
+    // `@IsOptional()`: a property the payload lacks, or sets to null, passes whatever its other rules say.
     for (const key in plain) {
       const property = optional.get(key);
-      if (property !== undefined && !checkProperty(property, plain, plain[key])) return false;
+      const value = plain[key];
+      if (property !== undefined && value !== undefined && value !== null && !checkProperty(property, plain, value)) return false;
     }
     return true;
   };
@@ -100,15 +99,14 @@ function compile(target: new () => object, seen: Map<Function, FastCheck | undef
           return unsupported(target, seen);
       }
     }
-    const compiled = { property, optional: isOptional, conditions, validators, nested };
+    const compiled = { property, conditions, validators, nested };
     if (isOptional) optional.set(property, compiled);
     else required.push(compiled);
   }
   return check;
 }
 
-function checkProperty({ optional, conditions, validators, nested }: PropertyCheck, object: Record<string, unknown>, value: unknown): boolean {
-  if (optional && (value === undefined || value === null)) return true;
+function checkProperty({ conditions, validators, nested }: PropertyCheck, object: Record<string, unknown>, value: unknown): boolean {
   for (const condition of conditions) {
     if (!condition(object, value)) return true;
   }
