@@ -39,3 +39,5 @@ export type { KeplarsWebhookAnswer } from './7-answer/answer-delivery.js';
 export type { EventClaim, KeplarsIdempotencyStore } from './5-deduplicate/idempotency-store.js';
 export { MemoryIdempotencyStore } from './5-deduplicate/memory-idempotency.store.js';
 export { RedisIdempotencyStore, type KeplarsRedisClient } from './5-deduplicate/redis-idempotency.store.js';
+
+export { KeplarsHealthIndicator, type KeplarsHealthResult, type KeplarsHealthThresholds } from './observe/keplars-health.indicator.js';

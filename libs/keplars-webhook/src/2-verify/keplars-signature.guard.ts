@@ -13,6 +13,8 @@ import { isJsonRequest, type KeplarsWebhookRequest } from '../1-receive/keplars-
 import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
 import { RAW_BODY_FIX } from '../module/raw-body.check.js';
+import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
+import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
 import { verifyKeplarsSignature, type SignatureRejection } from './keplars-signature.js';
 
 const HINTS: Record<SignatureRejection, string> = {
@@ -34,12 +36,18 @@ const HINTS: Record<SignatureRejection, string> = {
 export class KeplarsSignatureGuard implements CanActivate {
   private readonly logger = new Logger(LOG_CONTEXT);
 
-  constructor(@Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions) {}
+  constructor(
+    @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+    @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
+    private readonly clock: SignedDeliveryClock,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<KeplarsWebhookRequest>();
     const { rawBody } = request;
+    this.telemetry.received(request);
     if (!isJsonRequest(request)) {
+      this.telemetry.refused(request, 'content_type');
       this.logger.warn(`Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`);
       throw new UnsupportedMediaTypeException();
     }
@@ -48,6 +56,7 @@ export class KeplarsSignatureGuard implements CanActivate {
       throw new InternalServerErrorException();
     }
     if (rawBody.length > this.options.maxBodyBytes) {
+      this.telemetry.refused(request, 'size');
       this.logger.warn(`Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`);
       throw new PayloadTooLargeException();
     }
@@ -60,9 +69,11 @@ export class KeplarsSignatureGuard implements CanActivate {
       timestamp: timestamp && { value: request.headers[timestamp.header], toleranceSeconds: timestamp.toleranceSeconds },
     });
     if (rejection !== undefined) {
+      this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
       this.logger.warn(`Rejected a webhook from ${request.ip}: ${rejection} (${HINTS[rejection]}) (401).`);
       throw new UnauthorizedException();
     }
+    this.clock.signed();
     return true;
   }
 }

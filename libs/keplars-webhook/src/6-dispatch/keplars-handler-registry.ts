@@ -15,8 +15,11 @@ export class KeplarsHandlerRegistry {
   private readonly handlers: KeplarsEventHandler[] = [];
   private readonly byType = new Map<string, readonly KeplarsEventHandler[]>();
 
+  /** @param prepare applied to each handler as it is added (the module's telemetry wraps it there). */
+  constructor(private readonly prepare: (handler: KeplarsEventHandler) => KeplarsEventHandler = (handler) => handler) {}
+
   add(handler: KeplarsEventHandler): void {
-    this.handlers.push(handler);
+    this.handlers.push(this.prepare(handler));
     this.byType.clear();
   }
 

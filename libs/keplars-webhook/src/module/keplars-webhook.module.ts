@@ -14,6 +14,10 @@ import {
 } from './keplars-webhook.module-definition.js';
 import type { KeplarsWebhookOptions } from './keplars-webhook.options.js';
 import { RawBodyCheck } from './raw-body.check.js';
+import { createDeliveryTelemetry } from '../observe/create-delivery-telemetry.js';
+import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
+import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../observe/keplars-health.indicator.js';
+import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
 import { resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
 
 /**
@@ -53,11 +57,21 @@ import { resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-ke
         new KeplarsEventDelivery(registry, store, options.deduplication ?? { windowMs: 0, lockMs: 60_000 }),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
-    { provide: KeplarsHandlerRegistry, useFactory: () => new KeplarsHandlerRegistry() },
+    {
+      provide: KeplarsHandlerRegistry,
+      useFactory: (telemetry: DeliveryTelemetry) => new KeplarsHandlerRegistry((handler) => telemetry.instrumentHandler(handler)),
+      inject: [KEPLARS_TELEMETRY],
+    },
+    // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), health.
+    SignedDeliveryClock,
+    { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
+    { provide: KEPLARS_HEALTH_PROBES, useValue: [] },
+    KeplarsHealthIndicator,
     KeplarsHandlerExplorer,
     KeplarsSignatureGuard,
     RawBodyCheck,
   ],
+  exports: [KeplarsHealthIndicator],
 })
 export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);

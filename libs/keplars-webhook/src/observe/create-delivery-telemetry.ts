@@ -1,0 +1,13 @@
+import { NO_TELEMETRY, type DeliveryTelemetry } from './delivery-telemetry.js';
+import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-opentelemetry.js';
+import { OpenTelemetryDeliveryTelemetry } from './opentelemetry-delivery-telemetry.js';
+import type { SignedDeliveryClock } from './signed-delivery-clock.js';
+
+/**
+ * OpenTelemetry's metrics and spans when the app has `@opentelemetry/api`, nothing otherwise. The API
+ * is imported here, once, at startup: the module loads and runs without it.
+ */
+export async function createDeliveryTelemetry(clock: SignedDeliveryClock, load?: () => Promise<OpenTelemetryApi>): Promise<DeliveryTelemetry> {
+  const api = await loadOpenTelemetryApi(load);
+  return api === undefined ? NO_TELEMETRY : new OpenTelemetryDeliveryTelemetry(api, clock);
+}

@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS } from '../module/keplars-webhook.constants.js';
+import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
+import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
+import { SignedDeliveryClock } from './signed-delivery-clock.js';
+
+/** The limits past which {@link KeplarsHealthIndicator} reports the webhook down. Each is off unless set. */
+export interface KeplarsHealthThresholds {
+  /**
+   * Down when no correctly signed delivery arrived for this long (counted from startup before the
+   * first). Set it from your traffic: an instance that sees an event every few seconds can say 900.
+   */
+  maxSecondsSinceSignedDelivery?: number;
+  /** Queue mode: down when more jobs than this wait for a worker. */
+  maxWaiting?: number;
+  /** Queue mode: down when more events than this sit in the dead letters (0: any dead letter). */
+  maxDeadLetters?: number;
+}
+
+/** One part of the webhook's health, as a Terminus indicator reports it; `message` says why it is down. */
+export interface KeplarsHealthPart {
+  readonly status: 'up' | 'down';
+  readonly [detail: string]: unknown;
+}
+
+/**
+ * A part of the health check that a mode adds (the queue adds its reachability, backlog and dead
+ * letters): the indicator runs every probe it is given and is down when one is.
+ */
+export interface KeplarsHealthProbe {
+  readonly name: string;
+  check(thresholds: KeplarsHealthThresholds): Promise<KeplarsHealthPart>;
+}
+
+/** Extra probes (queue mode provides its own under this token). */
+export const KEPLARS_HEALTH_PROBES = Symbol('KEPLARS_HEALTH_PROBES');
+
+/** What Terminus expects of an indicator: `{ [key]: { status, ...details } }`. */
+export type KeplarsHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; [detail: string]: unknown }>;
+
+/**
+ * A `@nestjs/terminus` health indicator for the webhook: is the deduplication store reachable, when
+ * did the last correctly signed delivery arrive, and (in queue mode) the queue's reachability,
+ * backlog and dead letters, each against the thresholds you pass. It returns Terminus's result shape
+ * and imports nothing of Terminus, so apps without it pay nothing.
+ *
+ * @example
+ * ```ts
+ * @Get('health') @HealthCheck()
+ * check() {
+ *   return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: 3600 })]);
+ * }
+ * ```
+ */
+@Injectable()
+export class KeplarsHealthIndicator {
+  constructor(
+    @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+    @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
+    private readonly clock: SignedDeliveryClock,
+    @Inject(KEPLARS_HEALTH_PROBES) private readonly probes: readonly KeplarsHealthProbe[],
+  ) {}
+
+  /** Up when every part is; each part's own status and details say which one is not. */
+  async isHealthy<Key extends string = 'keplars'>(key: Key = 'keplars' as Key, thresholds: KeplarsHealthThresholds = {}): Promise<KeplarsHealthResult<Key>> {
+    const parts: Record<string, KeplarsHealthPart> = {
+      store: await this.checkStore(),
+      signedDelivery: this.checkSignedDelivery(thresholds),
+    };
+    for (const probe of this.probes) parts[probe.name] = await probe.check(thresholds).catch((error: unknown) => ({ status: 'down' as const, message: messageOf(error) }));
+    const down = Object.entries(parts).filter(([, part]) => part.status === 'down').map(([name]) => name);
+    const status = down.length === 0 ? 'up' : 'down';
+    const message = down.length === 0 ? undefined : `Keplars webhook unhealthy: ${down.map((name) => describe(name, parts[name]!)).join('; ')}`;
+    return { [key]: { status, ...(message && { message }), ...parts } } as KeplarsHealthResult<Key>;
+  }
+
+  private async checkStore(): Promise<KeplarsHealthPart> {
+    const kind = this.options.deduplication?.store.kind ?? 'none';
+    if (this.store?.ping === undefined) return { status: 'up', kind };
+    try {
+      await this.store.ping();
+      return { status: 'up', kind };
+    } catch (error) {
+      return { status: 'down', kind, error: messageOf(error) };
+    }
+  }
+
+  private checkSignedDelivery({ maxSecondsSinceSignedDelivery: max }: KeplarsHealthThresholds): KeplarsHealthPart {
+    const age = this.clock.ageSeconds();
+    const ageSeconds = Math.round(age * 10) / 10;
+    if (max === undefined) return { status: 'up', ageSeconds };
+    return { status: age > max ? 'down' : 'up', ageSeconds, maxSeconds: max };
+  }
+}
+
+function describe(name: string, part: KeplarsHealthPart): string {
+  if (name === 'store') return `the deduplication store (${String(part['kind'])}) is unreachable: ${String(part['error'])}`;
+  if (name === 'signedDelivery') return `no signed delivery for ${String(part['ageSeconds'])} s (more than ${String(part['maxSeconds'])} s)`;
+  return `${name} is down${part['message'] === undefined ? '' : `: ${String(part['message'])}`}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,186 @@
+import type { Attributes, Context, Counter, Histogram, Span, Tracer } from '@opentelemetry/api';
+import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import type { DeliveryOutcome } from '../6-dispatch/keplars-event-delivery.js';
+import type { KeplarsEventHandler } from '../6-dispatch/keplars-handler-registry.js';
+import type { DeliveryTelemetry } from './delivery-telemetry.js';
+import type { OpenTelemetryApi } from './load-opentelemetry.js';
+import type { SignedDeliveryClock } from './signed-delivery-clock.js';
+import {
+  ATTRIBUTE,
+  DURATION_BUCKETS_SECONDS,
+  METER_NAME,
+  METRIC,
+  SPAN,
+  type DeliveryOutcomeName,
+  type RefusalReason,
+} from './telemetry-names.js';
+
+const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {
+  handled: 'handled',
+  duplicate: 'duplicate',
+  'in-progress': 'in_progress',
+  'handler-failed': 'handler_failed',
+  'store-unavailable': 'store_unavailable',
+};
+
+/** Outcomes that mean the module or the app failed (not the caller): their span's status is ERROR. */
+const FAILED: ReadonlySet<DeliveryOutcomeName> = new Set(['handler_failed', 'store_unavailable', 'internal_error']);
+
+/** Event types come from signed requests, and Keplars may add new ones; still, keep the series bounded. */
+const MAX_EVENT_TYPES = 64;
+
+const WATCH = Symbol('keplars.webhook.delivery');
+
+/** What the module keeps of a request between its arrival and its answer. */
+interface Watch {
+  readonly startedAt: number;
+  readonly span: Span;
+}
+
+type WatchedRequest = { [WATCH]?: Watch };
+
+/**
+ * Metrics and spans through `@opentelemetry/api`. With no SDK registered, the API hands out its own
+ * no-op meter and tracer, so this costs a few calls into empty functions per request (see the
+ * benchmark's `module-otel-api` target). Instruments are created at startup: register the SDK before
+ * the Nest app is created, as OpenTelemetry's own docs say.
+ */
+export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
+  private readonly tracer: Tracer;
+  private readonly deliveries: Counter;
+  private readonly requestDuration: Histogram;
+  private readonly handlerDuration: Histogram;
+  /** The delivery each event belongs to, so handler spans are its children with or without a context manager. */
+  private readonly parents = new WeakMap<KeplarsEvent, Context>();
+  private readonly eventTypes = new Set<string>();
+
+  constructor(
+    private readonly api: OpenTelemetryApi,
+    clock: SignedDeliveryClock,
+  ) {
+    const meter = api.metrics.getMeter(METER_NAME);
+    this.tracer = api.trace.getTracer(METER_NAME);
+    this.deliveries = meter.createCounter(METRIC.deliveries, {
+      description: 'Requests that reached the Keplars webhook, by outcome (and refusal reason, event type).',
+      unit: '{delivery}',
+    });
+    const advice = { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS };
+    this.requestDuration = meter.createHistogram(METRIC.requestDuration, {
+      description: 'Time from the signature check to the answer.',
+      unit: 's',
+      advice,
+    });
+    this.handlerDuration = meter.createHistogram(METRIC.handlerDuration, {
+      description: 'Time one handler took on one event; the count is the number of runs.',
+      unit: 's',
+      advice,
+    });
+    meter
+      .createObservableGauge(METRIC.signedDeliveryAge, {
+        description: 'Time since the last correctly signed delivery (since startup, before the first).',
+        unit: 's',
+      })
+      .addCallback((result) => result.observe(clock.ageSeconds()));
+  }
+
+  received(request: object): void {
+    const span = this.tracer.startSpan(SPAN.delivery, { kind: this.api.SpanKind.INTERNAL });
+    (request as WatchedRequest)[WATCH] = { startedAt: performance.now(), span };
+  }
+
+  refused(request: object, reason: RefusalReason): void {
+    this.finish(request, { [ATTRIBUTE.outcome]: 'refused', [ATTRIBUTE.refusalReason]: reason });
+  }
+
+  async deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+    const watch = (request as WatchedRequest)[WATCH];
+    const eventType = this.boundedType(event.type);
+    if (watch === undefined) return run();
+    watch.span.setAttribute(ATTRIBUTE.eventId, event.id);
+    watch.span.setAttribute(ATTRIBUTE.eventType, eventType);
+    const context = this.api.trace.setSpan(this.api.context.active(), watch.span);
+    this.parents.set(event, context);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.api.context.with(context, run);
+    } catch (error) {
+      this.finish(request, { [ATTRIBUTE.outcome]: 'internal_error', [ATTRIBUTE.eventType]: eventType });
+      throw error;
+    }
+    this.finish(request, { [ATTRIBUTE.outcome]: OUTCOME_NAMES[outcome.kind], [ATTRIBUTE.eventType]: eventType });
+    return outcome;
+  }
+
+  instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler {
+    const spanName = `${SPAN.handler} ${handler.name}`;
+    const invoke = (event: KeplarsEvent): unknown => {
+      const parent = this.parents.get(event) ?? this.api.context.active();
+      const span = this.tracer.startSpan(spanName, { attributes: { [ATTRIBUTE.handler]: handler.name } }, parent);
+      const startedAt = performance.now();
+      const ended = (error?: unknown) => this.handlerEnded(handler.name, event, span, startedAt, error);
+      let returned: unknown;
+      try {
+        returned = this.api.context.with(this.api.trace.setSpan(parent, span), handler.invoke, undefined, event);
+      } catch (error) {
+        ended(error ?? new Error('thrown'));
+        throw error;
+      }
+      if (!isPromiseLike(returned)) {
+        ended();
+        return returned;
+      }
+      return Promise.resolve(returned).then(
+        (value) => {
+          ended();
+          return value;
+        },
+        (error: unknown) => {
+          ended(error ?? new Error('rejected'));
+          throw error;
+        },
+      );
+    };
+    return { ...handler, invoke };
+  }
+
+  private handlerEnded(handler: string, event: KeplarsEvent, span: Span, startedAt: number, error?: unknown): void {
+    const failed = error !== undefined;
+    this.handlerDuration.record((performance.now() - startedAt) / 1000, {
+      [ATTRIBUTE.handler]: handler,
+      [ATTRIBUTE.handlerOutcome]: failed ? 'failure' : 'success',
+      [ATTRIBUTE.eventType]: this.boundedType(event.type),
+    });
+    if (failed) {
+      // The class name only: an error's message is the app's words and may carry what must not leave it.
+      span.setAttribute(ATTRIBUTE.errorType, error instanceof Error ? error.name : typeof error);
+      span.setStatus({ code: this.api.SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+
+  private finish(request: object, attributes: Attributes): void {
+    const watch = (request as WatchedRequest)[WATCH];
+    if (watch === undefined) return;
+    (request as WatchedRequest)[WATCH] = undefined;
+    const { span, startedAt } = watch;
+    this.deliveries.add(1, attributes);
+    const outcome = attributes[ATTRIBUTE.outcome] as DeliveryOutcomeName;
+    const reason = attributes[ATTRIBUTE.refusalReason];
+    this.requestDuration.record((performance.now() - startedAt) / 1000, reason === undefined ? { [ATTRIBUTE.outcome]: outcome } : { [ATTRIBUTE.outcome]: outcome, [ATTRIBUTE.refusalReason]: reason });
+    span.setAttribute(ATTRIBUTE.outcome, outcome);
+    if (reason !== undefined) span.setAttribute(ATTRIBUTE.refusalReason, reason);
+    if (FAILED.has(outcome)) span.setStatus({ code: this.api.SpanStatusCode.ERROR });
+    span.end();
+  }
+
+  private boundedType(type: string): string {
+    if (this.eventTypes.has(type)) return type;
+    if (this.eventTypes.size >= MAX_EVENT_TYPES) return 'other';
+    this.eventTypes.add(type);
+    return type;
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
