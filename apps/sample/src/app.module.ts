@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
 import { webhookSecretFrom } from './config/webhook-secret.js';
 import { EmailsModule } from './emails/emails.module.js';
+import { HealthController } from './operations/health.controller.js';
+import { MetricsController } from './operations/metrics.controller.js';
 import { SuppressionsModule } from './suppressions/suppressions.module.js';
 
 @Module({
@@ -15,6 +18,9 @@ import { SuppressionsModule } from './suppressions/suppressions.module.js';
     }),
     EmailsModule,
     SuppressionsModule,
+    TerminusModule,
   ],
+  // Operations: Prometheus scrapes /metrics, the load balancer or Kubernetes probes /health.
+  controllers: [MetricsController, HealthController],
 })
 export class AppModule {}

@@ -1,3 +1,4 @@
+import './operations/opentelemetry.js'; // first: the metrics SDK is registered before the app is created
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
@@ -18,6 +19,7 @@ async function bootstrap(): Promise<void> {
 
   const logger = new Logger('Sample');
   logger.log(`Receiving Keplars webhooks at POST http://localhost:${port}/webhooks/keplars`);
+  logger.log(`Metrics at GET http://localhost:${port}/metrics, health at GET http://localhost:${port}/health`);
   logger.log(`Email statuses at GET http://localhost:${port}/emails/:emailId, suppressed addresses at GET http://localhost:${port}/suppressions`);
   const url = port === 3000 ? '' : ` --url http://localhost:${port}/webhooks/keplars`;
   logger.log(`Send a test event from another terminal: npm run send -- --type email.delivered${url}`);
