@@ -4,7 +4,7 @@
 // in bench/results/profiles for DevTools.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, TARGETS } from './bench-config.js';
+import { ADAPTERS, runsTheModule, TARGETS } from './bench-config.js';
 import { runLoad } from './load/run-load.js';
 import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
 import { SignedEventSource } from './load/signed-events.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     try {
       await runLoad({ port: server.port, events, connections, durationSeconds: warmupSeconds });
       // The module's steady state: its deduplication store full, evicting (as in the benchmark).
-      if (target === 'module') await runLoad({ port: server.port, events, connections, amount: defaultStoreCapacity(), prepare: defaultStoreCapacity() });
+      if (runsTheModule(target)) await runLoad({ port: server.port, events, connections, amount: defaultStoreCapacity(), prepare: defaultStoreCapacity() });
       await server.signalAndWait('SIGUSR2', /^PROFILING$/);
       const result = await runLoad({ port: server.port, events, connections, durationSeconds, prepare: 40_000 * durationSeconds });
       file = (await server.signalAndWait('SIGUSR2', /^PROFILE (.+)$/))[1]!;

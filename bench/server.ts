@@ -21,7 +21,16 @@ const APP_MODULES: Record<TargetName, Type> = {
   'hmac-guard': HmacGuardAppModule,
   handwritten: HandwrittenAppModule,
   module: ModuleAppModule,
+  'module-otel-api': ModuleAppModule,
+  'module-otel-sdk': ModuleAppModule,
 };
+
+/** What differs between the module's targets: whether `@opentelemetry/api` is there, and an SDK. */
+async function prepareOpenTelemetry(target: TargetName): Promise<void> {
+  // Imported only here, so no other target's process loads OpenTelemetry.
+  if (target === 'module') await (await import('./targets/hide-opentelemetry.js')).hideOpenTelemetryApi();
+  if (target === 'module-otel-sdk') (await import('./targets/opentelemetry-sdk.js')).registerOpenTelemetrySdk();
+}
 
 // Every target logs the same: nothing per request, only what goes wrong.
 const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
@@ -31,6 +40,7 @@ async function main(): Promise<void> {
   if (!isTargetName(target) || !isAdapterName(adapter)) {
     throw new Error(`usage: server.js <${TARGETS.join("|")}> <${ADAPTERS.join("|")}> (got ${target} ${adapter})`);
   }
+  await prepareOpenTelemetry(target);
   const app = await createApp(APP_MODULES[target], adapter);
   // Exit (rather than die of the signal) so that `--cpu-prof` gets to write its profile.
   process.once('SIGINT', () => void app.close().finally(() => process.exit(0)));

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, TARGETS, type AdapterName, type TargetName } from './bench-config.js';
+import { ADAPTERS, runsTheModule, TARGETS, type AdapterName, type TargetName } from './bench-config.js';
 import { runLoad, type LoadResult } from './load/run-load.js';
 import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
 import { SignedEventSource } from './load/signed-events.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       process.stdout.write(`warm-up ${server.name}… `);
       await measure(server, warmupSeconds / 2);
       // The module is measured in its steady state: a deduplication store already full, evicting.
-      const warm = await measure(server, warmupSeconds / 2, server.target === 'module' ? storeCapacity : undefined);
+      const warm = await measure(server, warmupSeconds / 2, runsTheModule(server.target) ? storeCapacity : undefined);
       process.stdout.write(`${Math.round(warm.requestsPerSecond)} req/s\n`);
     }
 
@@ -130,7 +130,7 @@ async function checkAnswers(server: ServerProcess, events: SignedEventSource): P
   };
   const first = await post();
   if (first.status !== 200) throw new Error(`${server.name} answered ${first.status} ${JSON.stringify(first.answer)} to a valid event`);
-  if (server.target === 'module') {
+  if (runsTheModule(server.target)) {
     const again = await post();
     if ((again.answer as { duplicate?: boolean }).duplicate !== true) throw new Error(`${server.name} did not recognise a duplicate`);
   }
@@ -183,7 +183,33 @@ function formatTable(summaries: readonly TargetSummary[]): string {
   );
 }
 
+/** SPEC §5: OpenTelemetry with an SDK exporting costs <= 5 % of `module`; the API alone, nothing measurable. */
+const OTEL_SDK_GOAL = 0.95;
+
+function openTelemetryLines(summaries: readonly TargetSummary[]): string[] {
+  return summaries.flatMap((summary) => {
+    if (summary.target !== 'module-otel-api' && summary.target !== 'module-otel-sdk') return [];
+    const plain = summaries.find((other) => other.adapter === summary.adapter && other.target === 'module');
+    if (!plain) return [];
+    const ratio = summary.requestsPerSecond / plain.requestsPerSecond;
+    const perRound = median(summary.rounds.map((round, index) => round.requestsPerSecond / plain.rounds[index]!.requestsPerSecond));
+    const p99 = summary.p99Ms / plain.p99Ms;
+    const goal =
+      summary.target === 'module-otel-sdk'
+        ? `goal >= ${OTEL_SDK_GOAL.toFixed(2)}x: ${ratio >= OTEL_SDK_GOAL ? 'MET' : 'NOT MET'}`
+        : 'goal: nothing measurable (within the rounds\' spread)';
+    return [
+      `${summary.adapter}: ${summary.target} ${ratio.toFixed(3)}x module throughput (median of the rounds' own ratios: ${perRound.toFixed(3)}x), ` +
+        `p99 ${p99.toFixed(2)}x module; ${goal}`,
+    ];
+  });
+}
+
 function goalLines(summaries: readonly TargetSummary[]): string[] {
+  return [...moduleGoalLines(summaries), ...openTelemetryLines(summaries)];
+}
+
+function moduleGoalLines(summaries: readonly TargetSummary[]): string[] {
   return summaries
     .filter((summary) => summary.target === 'module' && !Number.isNaN(summary.throughputVsBare))
     .flatMap((summary) => {
