@@ -2,12 +2,19 @@
 export { KeplarsWebhookModule } from './module/keplars-webhook.module.js';
 export type {
   KeplarsDeduplicationOptions,
+  KeplarsQueueOptions,
+  KeplarsQueueRole,
   KeplarsRedisStoreOptions,
   KeplarsTimestampOptions,
   KeplarsWebhookOptions,
   KeplarsWebhookRouteOptions,
 } from './module/keplars-webhook.options.js';
 export { KeplarsConfigurationError } from './module/resolve-keplars-options.js';
+
+// Queue mode (SPEC §4a): the queue's name and injection token, and the dead letters.
+export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME } from './queue/keplars-queue.options.js';
+export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './queue/keplars-dead-letters.js';
+export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './1-receive/queued-delivery.js';
 
 export { OnKeplarsEvent } from './6-dispatch/on-keplars-event.decorator.js';
 export { KEPLARS_EVENT_TYPES } from './4-normalize/keplars-event.js';

@@ -1,13 +1,28 @@
-import { applyDecorators, BadRequestException, Controller, HttpCode, Inject, Logger, Post, Req, UseGuards, type Type } from '@nestjs/common';
+import {
+  applyDecorators,
+  BadRequestException,
+  Controller,
+  HttpCode,
+  Inject,
+  Logger,
+  NotFoundException,
+  Optional,
+  Post,
+  Req,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
-import { answerDelivery, type KeplarsWebhookAnswer } from '../7-answer/answer-delivery.js';
-import { LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
-import type { ResolvedRoute } from '../module/resolve-keplars-options.js';
+import { answerDelivery, answerQueueWrite, type KeplarsWebhookAnswer, type QueueWriteOutcome } from '../7-answer/answer-delivery.js';
+import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
+import { deliveryJobId, KeplarsDeliveryQueue, UNREADABLE_JOB_NAME, unreadableJobId } from '../queue/keplars-delivery-queue.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { recordDelivery } from './queued-delivery.js';
 
 /**
  * The webhook route. Its path and decorators come from the module's options, so each import of the
@@ -21,14 +36,17 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     constructor(
       private readonly delivery: KeplarsEventDelivery,
       @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
+      @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+      @Optional() private readonly queue?: KeplarsDeliveryQueue,
     ) {}
 
-    /** One request's whole way through the module, step by step (SPEC §3). */
+    /** One request's whole way through the module, step by step (SPEC §3); in queue mode, its first half (SPEC §4a). */
     @Post(route.path)
     @HttpCode(200)
     @UseGuards(KeplarsSignatureGuard) // 1-2. received, then verified: nothing below runs for an unsigned body
     @applyDecorators(...route.routeDecorators)
     async receive(@Req() request: KeplarsWebhookRequest): Promise<KeplarsWebhookAnswer> {
+      if (this.options.queue) return this.writeDown(request);
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
         this.telemetry.refused(request, 'payload');
@@ -38,6 +56,32 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       const event = normalizeKeplarsPayload(validation.payload); // 4. normalised
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
       return answerDelivery(outcome, event, this.logger); // 7. answered
+    }
+
+    /**
+     * Queue mode: the request, verified, is written down whole; a worker walks the rest of the way
+     * from the same bytes. It is read here too, for the event id that keeps a redelivery from being
+     * queued twice, and so a body the module cannot read is kept apart (nothing signed is dropped).
+     */
+    private async writeDown(request: KeplarsWebhookRequest): Promise<KeplarsWebhookAnswer> {
+      if (!this.queue) throw new NotFoundException(); // role 'process': this app runs no route
+      const received = recordDelivery(request.rawBody!, request.headers, this.queue.headerNames);
+      const validation = validateKeplarsPayload(request.body); // 3. validated
+      if (!validation.valid) {
+        const outcome = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
+        return answerQueueWrite(outcome.kind === 'queue-unavailable' ? outcome : { kind: 'quarantined', messages: validation.messages }, 'a signed webhook the module cannot read', this.logger);
+      }
+      const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt)); // 4. normalised (for its id)
+      const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(event.id), event.type); // written down
+      return answerQueueWrite(outcome, `${event.type} ${event.id}`, this.logger); // answered
+    }
+
+    private async write(...args: Parameters<KeplarsDeliveryQueue['write']>): Promise<QueueWriteOutcome> {
+      try {
+        return { kind: await this.queue!.write(...args) };
+      } catch (error) {
+        return { kind: 'queue-unavailable', error };
+      }
     }
   }
   return KeplarsWebhookController;

@@ -24,6 +24,17 @@ export interface KeplarsIdempotencyStore {
    * if `token` still holds it. Marks live for `windowMs`.
    */
   settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void>;
+  /**
+   * Records one handler's success as soon as it returns, while the delivery still holds the event,
+   * so that a process killed before `settle` does not lose it (queue mode's workers use it). A store
+   * without it records successes at `settle` only.
+   */
+  markHandled?(eventId: string, handler: string, windowMs: number): Promise<void>;
+  /**
+   * Whether every handler already succeeded for the event, without taking it: queue mode's receivers
+   * ask, to answer a redelivery `duplicate` instead of queuing it again.
+   */
+  isHandled?(eventId: string): Promise<boolean>;
   /** Checks the store is reachable (at startup, for a log line that says so). */
   ping?(): Promise<void>;
   /** Releases connections the store opened itself. */

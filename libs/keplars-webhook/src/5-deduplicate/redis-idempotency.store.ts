@@ -41,6 +41,13 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
+// A handler's success, recorded while its delivery runs; nothing to add once the event is done.
+const MARK = `
+if redis.call('HEXISTS', KEYS[1], '!done') == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
 interface Script {
   readonly source: string;
   readonly sha1: string;
@@ -49,6 +56,8 @@ interface Script {
 const script = (source: string): Script => ({ source, sha1: createHash('sha1').update(source).digest('hex') });
 const CLAIM_SCRIPT = script(CLAIM);
 const SETTLE_SCRIPT = script(SETTLE);
+const MARK_SCRIPT = script(MARK);
+const IS_HANDLED_SCRIPT = script(`return redis.call('HEXISTS', KEYS[1], '!done')`);
 
 /**
  * Deduplication marks in Redis, shared by every instance of the app. Each operation is one Lua script
@@ -84,6 +93,14 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
 
   async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
     await this.run(SETTLE_SCRIPT, eventId, [token, Math.max(1, Math.round(windowMs)), complete ? '1' : '0', ...succeeded]);
+  }
+
+  async markHandled(eventId: string, handler: string, windowMs: number): Promise<void> {
+    await this.run(MARK_SCRIPT, eventId, [Math.max(1, Math.round(windowMs)), handler]);
+  }
+
+  async isHandled(eventId: string): Promise<boolean> {
+    return (await this.run(IS_HANDLED_SCRIPT, eventId, [])) === 1;
   }
 
   async ping(): Promise<void> {

@@ -19,6 +19,12 @@ export interface DeliverySettings {
   readonly windowMs: number;
   /** How long a delivery holds an event; also how long its handlers may run before they count as failed. */
   readonly lockMs: number;
+  /**
+   * Record each handler's success as soon as it returns (when the store can), not only when the
+   * delivery settles: queue mode's workers can be killed mid-event, and the next one must not run
+   * again what had already succeeded. @default false (one write per delivery)
+   */
+  readonly markEachHandler?: boolean;
 }
 
 /** A handler still running when its delivery's time ran out. */
@@ -60,7 +66,7 @@ export class KeplarsEventDelivery {
     if (claim.state === 'busy') return { kind: 'in-progress' };
 
     const pending = claim.handled.size === 0 ? handlers : handlers.filter((handler) => !claim.handled.has(handler.name));
-    const ran = runHandlers(pending, event, this.settings.lockMs);
+    const ran = runHandlers(this.settings.markEachHandler ? this.markingEach(pending, event.id) : pending, event, this.settings.lockMs);
     const { succeeded, failures } = ran instanceof Promise ? await ran : ran; // nothing to wait for when all were synchronous
     const complete = failures.length === 0;
     try {
@@ -71,6 +77,21 @@ export class KeplarsEventDelivery {
       if (complete) return { kind: 'handled', handlers: pending.length, unrecorded: error };
     }
     return complete ? { kind: 'handled', handlers: pending.length } : { kind: 'handler-failed', failures };
+  }
+
+  /** The handlers, each recording its own success in the store as it returns. */
+  private markingEach(handlers: readonly KeplarsEventHandler[], eventId: string): readonly KeplarsEventHandler[] {
+    const store = this.store;
+    if (!store?.markHandled) return handlers;
+    const { windowMs } = this.settings;
+    return handlers.map((handler) => ({
+      ...handler,
+      invoke: async (event: KeplarsEvent) => {
+        await handler.invoke(event);
+        // A mark that fails here is written again by `settle`.
+        await store.markHandled!(eventId, handler.name, windowMs).catch(() => undefined);
+      },
+    }));
   }
 }
 

@@ -7,10 +7,42 @@ export interface KeplarsWebhookAnswer {
   readonly received: true;
   /** Present when the event had already been handled: no handler ran this time. */
   readonly duplicate?: true;
+  /**
+   * Queue mode: the body is signed but the module cannot read it; it is kept as a dead letter
+   * (kind `unreadable`) to replay once the module reads it, instead of being refused again and again.
+   */
+  readonly quarantined?: true;
 }
 
 const RECEIVED: KeplarsWebhookAnswer = Object.freeze({ received: true });
 const DUPLICATE: KeplarsWebhookAnswer = Object.freeze({ received: true, duplicate: true });
+const QUARANTINED: KeplarsWebhookAnswer = Object.freeze({ received: true, quarantined: true });
+
+/** How queue mode's receiving side ended: written down (or found already there), or not at all. */
+export type QueueWriteOutcome =
+  | { readonly kind: 'queued' | 'duplicate' }
+  | { readonly kind: 'quarantined'; readonly messages: readonly string[] }
+  | { readonly kind: 'queue-unavailable'; readonly error: unknown };
+
+/**
+ * Queue mode's answers (SPEC §4a): 2xx only once Redis has the delivery; 503 when it does not, so
+ * Keplars retries.
+ */
+export function answerQueueWrite(outcome: QueueWriteOutcome, about: string, logger: LoggerService): KeplarsWebhookAnswer {
+  switch (outcome.kind) {
+    case 'queued':
+      return RECEIVED;
+    case 'duplicate':
+      logger.debug?.(`Duplicate of ${about}: already queued or handled, not queued again.`);
+      return DUPLICATE;
+    case 'quarantined':
+      logger.warn(`Kept a signed webhook the module cannot read as a dead letter (${outcome.messages.join('; ')}); answered 200. Replay it once the module reads it.`);
+      return QUARANTINED;
+    case 'queue-unavailable':
+      logger.error(`Answered 503 to ${about}: it could not be queued (${messageOf(outcome.error)}). Keplars will retry.`);
+      throw new ServiceUnavailableException();
+  }
+}
 
 /**
  * The module's whole error policy (SPEC §3): how a delivery's outcome is answered and logged. Errors

@@ -6,7 +6,12 @@ import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
 import { KeplarsHandlerExplorer } from '../6-dispatch/keplars-handler.explorer.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
+import { KeplarsDeliveryQueue } from '../queue/keplars-delivery-queue.js';
+import { KEPLARS_QUEUE, receives } from '../queue/keplars-queue.options.js';
+import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
+import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
 import {
   KEPLARS_MODULE_OPTIONS,
   KEPLARS_OPTIONS_TYPE,
@@ -54,7 +59,10 @@ import { resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-ke
     {
       provide: KeplarsEventDelivery,
       useFactory: (registry: KeplarsHandlerRegistry, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions) =>
-        new KeplarsEventDelivery(registry, store, options.deduplication ?? { windowMs: 0, lockMs: 60_000 }),
+        new KeplarsEventDelivery(registry, store, {
+          ...(options.deduplication ?? { windowMs: 0, lockMs: 60_000 }),
+          markEachHandler: options.queue !== undefined, // a worker can be killed mid-event
+        }),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
     {
@@ -67,11 +75,43 @@ import { resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-ke
     { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
     { provide: KEPLARS_HEALTH_PROBES, useValue: [] },
     KeplarsHealthIndicator,
+    // Queue mode (SPEC §4a): the BullMQ queue and worker, the dead letters; all undefined or idle inline.
+    {
+      provide: KEPLARS_QUEUE_RUNTIME,
+      useFactory: (options: ResolvedKeplarsOptions) =>
+        options.queue && KeplarsQueueRuntime.open(options.queue, options.deduplication!.windowMs, new Logger(LOG_CONTEXT)),
+      inject: [KEPLARS_OPTIONS],
+    },
+    {
+      provide: KEPLARS_QUEUE,
+      useFactory: (runtime: KeplarsQueueRuntime | undefined) => runtime?.queue,
+      inject: [KEPLARS_QUEUE_RUNTIME],
+    },
+    {
+      provide: KeplarsDeliveryQueue,
+      useFactory: (runtime: KeplarsQueueRuntime | undefined, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions) =>
+        runtime && receives(options.queue)
+          ? new KeplarsDeliveryQueue(
+              runtime.queue,
+              [options.signatureHeader, ...(options.timestamp ? [options.timestamp.header] : []), 'content-type'],
+              runtime.connection,
+              store,
+              runtime.options.operationTimeoutMs,
+            )
+          : undefined,
+      inject: [KEPLARS_QUEUE_RUNTIME, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
+    },
+    {
+      provide: KeplarsDeadLetters,
+      useFactory: (runtime: KeplarsQueueRuntime | undefined) => new KeplarsDeadLetters(runtime?.queue),
+      inject: [KEPLARS_QUEUE_RUNTIME],
+    },
+    KeplarsQueueLifecycle,
     KeplarsHandlerExplorer,
     KeplarsSignatureGuard,
     RawBodyCheck,
   ],
-  exports: [KeplarsHealthIndicator],
+  exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters],
 })
 export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -91,7 +131,9 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
       typeof secretOrOptions === 'object' && secretOrOptions !== null && !Array.isArray(secretOrOptions)
         ? (secretOrOptions as typeof KEPLARS_OPTIONS_TYPE)
         : ({ secret: secretOrOptions } as typeof KEPLARS_OPTIONS_TYPE);
-    return super.forRoot(options);
+    const module = super.forRoot(options);
+    // A worker-only app mounts no route (with forRootAsync, the route answers 404 instead).
+    return options.queue?.role === 'process' ? { ...module, controllers: [] } : module;
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,5 +1,8 @@
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsRedisClient } from '../5-deduplicate/redis-idempotency.store.js';
+import type { KeplarsQueueOptions } from '../queue/keplars-queue.options.js';
+
+export type { KeplarsQueueOptions, KeplarsQueueRole } from '../queue/keplars-queue.options.js';
 
 /**
  * Options of `KeplarsWebhookModule.forRoot()`, or what a `forRootAsync()` factory returns.
@@ -35,6 +38,13 @@ export interface KeplarsWebhookOptions {
    * @default true
    */
   emitEvents?: boolean;
+  /**
+   * Queue mode (SPEC §4a): write each verified delivery to a BullMQ queue on Redis, answer Keplars at
+   * once, and run the handlers in workers, with retries over about a day and dead letters you can
+   * replay. Leave it out for inline mode (the default), where handlers run inside Keplars' request.
+   * @default undefined (inline mode)
+   */
+  queue?: KeplarsQueueOptions;
 }
 
 export interface KeplarsTimestampOptions {

@@ -1,8 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
-import { LOG_CONTEXT } from './keplars-webhook.constants.js';
-import { KeplarsConfigurationError } from './resolve-keplars-options.js';
+import { KEPLARS_OPTIONS, LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
 
 export const RAW_BODY_FIX =
   'Keplars signs the exact bytes it sends, so Nest must keep them: create the app with ' +
@@ -21,11 +21,15 @@ const PROBE_TIMEOUT_MS = 1000;
 export class RawBodyCheck implements OnModuleInit {
   private readonly logger = new Logger(LOG_CONTEXT);
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return; // an application context without HTTP: no webhook route to protect
+    if (this.options.queue?.role === 'process') return; // a worker only: it reads bodies from the queue
     let recordsRawBody: boolean | undefined;
     try {
       recordsRawBody =

@@ -19,7 +19,24 @@ describe('resolveKeplarsOptions', () => {
       maxBodyBytes: 102_400,
       deduplication: { windowMs: 86_400_000, lockMs: 60_000, store: { kind: 'memory', maxEvents: 100_000 } },
       emitEvents: true,
+      queue: undefined,
     });
+  });
+
+  it('in queue mode, applies its defaults and keeps the handlers\' marks on the queue\'s Redis', () => {
+    const resolved = resolveKeplarsOptions({ secret: 's', queue: { redis: 'redis://localhost:6379' } });
+    expect(resolved.queue).toEqual({
+      redis: 'redis://localhost:6379',
+      role: 'receive-and-process',
+      prefix: 'bull',
+      name: 'keplars-webhook',
+      attempts: 14,
+      backoff: { delayMs: 15_000, jitter: 0.5 },
+      concurrency: 10,
+      stalledMs: 30_000,
+      operationTimeoutMs: 2000,
+    });
+    expect(resolved.deduplication?.store).toEqual({ kind: 'redis', options: { redis: 'redis://localhost:6379' } });
   });
 
   it('accepts a list of secrets, the timestamped scheme and custom headers', () => {
@@ -43,6 +60,12 @@ describe('resolveKeplarsOptions', () => {
     ['a Redis URL that is not one', { secret: 's', deduplication: { store: { redis: 'localhost:6379' } } }, /redis must be a URL such as "redis:\/\/localhost:6379"/],
     ['an unknown store', { secret: 's', deduplication: { store: 'postgres' } }, /deduplication.store must be 'memory'/],
     ['emitEvents as a string', { secret: 's', emitEvents: 'no' }, /emitEvents must be true or false/],
+    ['a queue without Redis', { secret: 's', queue: {} }, /queue.redis must be a URL such as "redis:\/\/localhost:6379" or an ioredis client/],
+    ['an unknown role', { secret: 's', queue: { redis: 'redis://r', role: 'worker' } }, /queue.role must be 'receive-and-process', 'receive', 'process' \(got "worker"\)/],
+    ['a misspelled queue option', { secret: 's', queue: { redis: 'redis://r', attempt: 3 } }, /unknown option "queue.attempt"/],
+    ['a jitter above 1', { secret: 's', queue: { redis: 'redis://r', backoff: { jitter: 2 } } }, /queue.backoff.jitter must be a fraction from 0 to 1/],
+    ['the memory store in queue mode', { secret: 's', queue: { redis: 'redis://r' }, deduplication: { store: 'memory' } }, /cannot be 'memory' in queue mode/],
+    ['deduplication off in queue mode', { secret: 's', queue: { redis: 'redis://r' }, deduplication: false }, /deduplication cannot be false in queue mode/],
   ])('refuses %s, saying how to fix it', (_, options, message) => {
     const problems = problemsOf(options);
     expect(problems).toHaveLength(1);

@@ -1,4 +1,10 @@
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
+import {
+  KEPLARS_QUEUE_NAME,
+  KEPLARS_QUEUE_ROLES,
+  type KeplarsQueueOptions,
+  type ResolvedQueueOptions,
+} from '../queue/keplars-queue.options.js';
 import type {
   KeplarsDeduplicationOptions,
   KeplarsRedisStoreOptions,
@@ -17,6 +23,8 @@ export interface ResolvedKeplarsOptions {
   readonly maxBodyBytes: number;
   readonly deduplication: ResolvedDeduplication | undefined;
   readonly emitEvents: boolean;
+  /** Queue mode's settings, or `undefined` in inline mode (the default). */
+  readonly queue: ResolvedQueueOptions | undefined;
 }
 
 export interface ResolvedDeduplication {
@@ -38,7 +46,8 @@ export class KeplarsConfigurationError extends Error {
   }
 }
 
-const OPTION_NAMES = ['secret', 'signatureHeader', 'timestamp', 'maxBodyBytes', 'deduplication', 'emitEvents'];
+const OPTION_NAMES = ['secret', 'signatureHeader', 'timestamp', 'maxBodyBytes', 'deduplication', 'emitEvents', 'queue'];
+const QUEUE_OPTION_NAMES = ['redis', 'role', 'prefix', 'attempts', 'backoff', 'concurrency', 'stalledSeconds', 'operationTimeoutMs'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Applies defaults and checks every option, collecting all problems before it throws. */
@@ -64,14 +73,15 @@ export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined
   }
 
   const maxBodyBytes = positiveNumber('maxBodyBytes', input.maxBodyBytes, 100 * 1024, problems);
-  const deduplication = resolveDeduplication(input.deduplication, problems);
+  const queue = resolveQueue(input.queue, problems);
+  const deduplication = resolveDeduplication(queue ? dedupInQueueMode(input.deduplication, queue, problems) : input.deduplication, problems);
 
   if (input.emitEvents !== undefined && typeof input.emitEvents !== 'boolean') {
     problems.push(`emitEvents must be true or false (got ${describe(input.emitEvents)}).`);
   }
 
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-  return { secrets, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false };
+  return { secrets, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue };
 }
 
 /** Checks the route options given beside the module options (`path`, `routeDecorators`). */
@@ -136,6 +146,71 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
   }
   problems.push(`deduplication.store must be 'memory', { redis: url or client } or an object with claim() and settle() (got ${describe(store)}).`);
   return undefined;
+}
+
+function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions | undefined {
+  if (input === undefined || input === false) return undefined;
+  if (!isObject(input)) {
+    problems.push(`queue must be { redis, role?, attempts?, backoff?, concurrency?, … } (got ${describe(input)}). Leave it out for inline mode.`);
+    return undefined;
+  }
+  for (const name of Object.keys(input)) {
+    if (!QUEUE_OPTION_NAMES.includes(name)) problems.push(`unknown option "queue.${name}". The queue options are: ${QUEUE_OPTION_NAMES.join(', ')}.`);
+  }
+  const options = input as Partial<KeplarsQueueOptions>;
+  const redis = options.redis;
+  if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
+    problems.push(`queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${typeof redis === 'string' ? 'a string that is not a redis:// URL' : describe(redis)}).`);
+  }
+  const role = options.role ?? 'receive-and-process';
+  if (!KEPLARS_QUEUE_ROLES.includes(role)) {
+    problems.push(`queue.role must be ${KEPLARS_QUEUE_ROLES.map((name) => `'${name}'`).join(', ')} (got ${describe(role)}).`);
+  }
+  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix === '')) problems.push('queue.prefix must be a non-empty string.');
+  const attempts = positiveNumber('queue.attempts', options.attempts, 14, problems);
+  if (!Number.isInteger(attempts)) problems.push(`queue.attempts must be a whole number (got ${attempts}).`);
+  const concurrency = positiveNumber('queue.concurrency', options.concurrency, 10, problems);
+  if (!Number.isInteger(concurrency)) problems.push(`queue.concurrency must be a whole number (got ${concurrency}).`);
+  let backoff = { delayMs: 15_000, jitter: 0.5 };
+  if (options.backoff !== undefined) {
+    if (!isObject(options.backoff)) problems.push(`queue.backoff must be { delaySeconds?, jitter? } (got ${describe(options.backoff)}).`);
+    else {
+      const jitter = options.backoff.jitter ?? 0.5;
+      if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) problems.push(`queue.backoff.jitter must be a fraction from 0 to 1 (got ${describe(jitter)}).`);
+      backoff = { delayMs: positiveNumber('queue.backoff.delaySeconds', options.backoff.delaySeconds, 15, problems) * 1000, jitter: Number(jitter) };
+    }
+  }
+  return {
+    redis: redis as ResolvedQueueOptions['redis'],
+    role,
+    prefix: options.prefix ?? 'bull',
+    name: KEPLARS_QUEUE_NAME,
+    attempts,
+    backoff,
+    concurrency,
+    stalledMs: positiveNumber('queue.stalledSeconds', options.stalledSeconds, 30, problems) * 1000,
+    operationTimeoutMs: positiveNumber('queue.operationTimeoutMs', options.operationTimeoutMs, 2000, problems),
+  };
+}
+
+/**
+ * Workers in several processes must share which handlers succeeded, so queue mode keeps the marks
+ * in Redis: on the queue's own Redis unless a Redis or custom store is named.
+ */
+function dedupInQueueMode(input: unknown, queue: ResolvedQueueOptions, problems: string[]): unknown {
+  if (input === false) {
+    problems.push('deduplication cannot be false in queue mode: workers keep each handler\'s success there, so a retry runs only the handlers that failed. Remove "deduplication: false".');
+    return undefined;
+  }
+  if (input !== undefined && !isObject(input)) return input; // reported by resolveDeduplication
+  const options = (input ?? {}) as KeplarsDeduplicationOptions;
+  if (options.store === 'memory') {
+    problems.push('deduplication.store cannot be \'memory\' in queue mode: every worker must see which handlers already succeeded. Leave "store" out (the queue\'s Redis is used) or name a Redis store.');
+    return undefined;
+  }
+  const usable = typeof queue.redis === 'string' ? /^rediss?:\/\//.test(queue.redis) : isObject(queue.redis) && typeof (queue.redis as unknown as Record<string, unknown>).evalsha === 'function';
+  if (options.store !== undefined || !usable) return options; // a queue.redis that is not usable is reported once, above
+  return { ...options, store: { redis: queue.redis } };
 }
 
 function headerName(name: string, value: unknown, fallback: string, problems: string[]): string {

@@ -1,0 +1,97 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
+import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
+import type { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
+import type { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
+import { answerQueuedJob, type QueuedJobResult } from '../7-answer/answer-queued-job.js';
+import type { ResolvedQueueOptions } from './keplars-queue.options.js';
+import { processQueuedDelivery } from './process-queued-delivery.js';
+import type { BullMQ } from './queue-connections.js';
+
+export interface QueueWorkerParts {
+  readonly bullmq: BullMQ;
+  readonly connection: Redis;
+  readonly options: ResolvedQueueOptions;
+  readonly dispatch: KeplarsEventDelivery;
+  readonly registry: KeplarsHandlerRegistry;
+  readonly store: KeplarsIdempotencyStore | undefined;
+  readonly windowMs: number;
+  readonly lockMs: number;
+  readonly logger: LoggerService;
+}
+
+/**
+ * A BullMQ worker over the queue of deliveries: each job walks the rest of the pipeline
+ * ({@link processQueuedDelivery}), and {@link answerQueuedJob} says how it ends. BullMQ does the
+ * rest: retries with backoff, taking over the job of a worker that died (stalled jobs), keeping the
+ * failed ones (the dead letters).
+ */
+export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery, QueuedJobResult> {
+  const { bullmq, options, logger } = parts;
+  const worker = new bullmq.Worker<QueuedDelivery, QueuedJobResult>(options.name, (job, token) => processJob(parts, job, token), {
+    connection: parts.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.stalledMs,
+    stalledInterval: options.stalledMs,
+    maxStalledCount: 1,
+  });
+  let reported = false;
+  worker.on('error', (error: Error) => {
+    // The connection's own listener says when Redis is away; anything else is said once a minute at most.
+    if (reported) return;
+    reported = true;
+    setTimeout(() => (reported = false), 60_000).unref();
+    logger.error(`The Keplars queue worker hit an error (${error.message}); it keeps going.`);
+  });
+  worker.on('failed', (job, error) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && !(error instanceof bullmq.DelayedError)) {
+      logger.warn(`Delivery ${job.id} is now a dead letter after ${job.attemptsMade} attempt(s): ${error.message}`);
+    }
+  });
+  return worker;
+}
+
+async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, QueuedJobResult>, token: string | undefined): Promise<QueuedJobResult> {
+  const { bullmq, options, dispatch, registry, store, logger } = parts;
+  const delivery = job.data;
+  await restoreMarks(delivery, store, parts.windowMs);
+  const result = await processQueuedDelivery(delivery, dispatch);
+  const answer = answerQueuedJob(
+    result,
+    {
+      attempt: job.attemptsMade + 1,
+      attempts: job.opts.attempts ?? options.attempts,
+      handlerNames: result.kind === 'delivered' ? registry.handlersFor(result.event.type).map((handler) => handler.name) : [],
+      delivery,
+      lockMs: parts.lockMs,
+    },
+    logger,
+  );
+  switch (answer.kind) {
+    case 'complete':
+      return answer.result;
+    case 'wait':
+      await job.moveToDelayed(Date.now() + answer.delayMs, token);
+      throw new bullmq.DelayedError(answer.reason);
+    case 'retry':
+    case 'dead-letter': {
+      const eventId = result.kind === 'delivered' ? result.event.id : delivery.eventId;
+      const type = result.kind === 'delivered' ? result.event.type : delivery.type;
+      await job.updateData({ ...delivery, eventId, type, ...answer.record });
+      throw answer.kind === 'retry' ? new Error(answer.reason) : new bullmq.UnrecoverableError(answer.reason);
+    }
+  }
+}
+
+/**
+ * Before a retry or a replay, puts back the marks of the handlers that already succeeded, as the job
+ * recorded them: the store's own marks may have expired since (a dead letter replayed weeks later).
+ */
+async function restoreMarks(delivery: QueuedDelivery, store: KeplarsIdempotencyStore | undefined, windowMs: number): Promise<void> {
+  const { eventId, succeeded } = delivery;
+  if (!eventId || !succeeded?.length || !store?.markHandled) return;
+  await Promise.all(succeeded.map((handler) => store.markHandled!(eventId, handler, windowMs)));
+}

@@ -1,0 +1,28 @@
+import { rawBodyOf, type QueuedDelivery } from '../1-receive/queued-delivery.js';
+import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
+import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
+import type { DeliveryOutcome, KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
+
+/** What a worker made of one queued delivery. */
+export type QueuedDeliveryResult =
+  | { readonly kind: 'unreadable'; readonly messages: readonly string[] }
+  | { readonly kind: 'delivered'; readonly event: KeplarsEvent; readonly outcome: DeliveryOutcome };
+
+/**
+ * A worker's way through the pipeline for one queued delivery: the same steps as the inline route
+ * takes after the signature check, from the exact bytes that were signed. The signature was checked
+ * when the delivery was received; only verified deliveries are ever written to the queue.
+ */
+export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: KeplarsEventDelivery): Promise<QueuedDeliveryResult> {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBodyOf(delivery).toString('utf8'));
+  } catch (error) {
+    return { kind: 'unreadable', messages: [`the body is not JSON (${(error as Error).message})`] };
+  }
+  const validation = validateKeplarsPayload(body); // 3. validated
+  if (!validation.valid) return { kind: 'unreadable', messages: validation.messages };
+  const event = normalizeKeplarsPayload(validation.payload, new Date(delivery.receivedAt)); // 4. normalised
+  return { kind: 'delivered', event, outcome: await dispatch.deliver(event) }; // 5-6. deduplicated, dispatched
+}
