@@ -34,6 +34,19 @@ describe.each(ADAPTERS)('startup checks on %s', (adapter) => {
       () => KeplarsWebhookModule.forRootAsync({ useFactory: () => ({ secret: undefined as unknown as string }) }),
       /no secret was given/,
     ],
+    // Issue 11, point 4: misspelled nested options used to start the app with the defaults.
+    ['a misspelled nested option (forRoot)', () => KeplarsWebhookModule.forRoot({ secret: 's', deduplication: { windowSecond: 60 } as never }), /unknown option "deduplication\.windowSecond" \(did you mean "deduplication\.windowSeconds"\?\)/],
+    [
+      'a misspelled nested option (forRootAsync)',
+      () => KeplarsWebhookModule.forRootAsync({ useFactory: () => ({ secret: 's', timestamp: { tolerance: 60 } as never }) }),
+      /unknown option "timestamp\.tolerance"\. The options of timestamp are: header, toleranceSeconds/,
+    ],
+    [
+      'path returned by the forRootAsync factory',
+      () => KeplarsWebhookModule.forRootAsync({ useFactory: () => ({ secret: 's', path: '/hooks' }) as never }),
+      /"path" was returned by the forRootAsync\(\) factory.*put it beside useFactory/,
+    ],
+    ['a key forRootAsync() does not take', () => KeplarsWebhookModule.forRootAsync({ useFactory: () => ({ secret: 's' }), injects: [] } as never), /unknown option forRootAsync\(\{ injects \}\)/],
   ])('refuses %s', async (_, module, message) => {
     // Route options are checked as the module is imported; the others as the app starts.
     await expect(async () => createWebhookApp({ adapter, imports: [module()] })).rejects.toThrow(message);

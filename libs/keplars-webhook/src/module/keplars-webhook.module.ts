@@ -13,6 +13,7 @@ import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
 import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
 import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
 import {
+  KEPLARS_ASYNC_OPTIONS_TYPE,
   KEPLARS_MODULE_OPTIONS,
   KEPLARS_OPTIONS_TYPE,
   KeplarsWebhookConfigurableModule,
@@ -23,7 +24,7 @@ import { createDeliveryTelemetry } from '../observe/create-delivery-telemetry.js
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../observe/keplars-health.indicator.js';
 import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
-import { resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
+import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
 
 /**
  * Receives Keplars webhooks: mounts `POST /webhooks/keplars`, verifies each request's signature,
@@ -134,6 +135,17 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
     const module = super.forRoot(options);
     // A worker-only app mounts no route (with forRootAsync, the route answers 404 instead).
     return options.queue?.role === 'process' ? { ...module, controllers: [] } : module;
+  }
+
+  /**
+   * Imports the module with options from a factory, a class or an existing provider, the way Nest's
+   * own dynamic modules take them. `imports` must make the factory's `inject` resolvable.
+   *
+   * @example KeplarsWebhookModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config: ConfigService) => ({ secret: config.getOrThrow('KEPLARS_WEBHOOK_SECRET') }) })
+   */
+  static override forRootAsync(options: typeof KEPLARS_ASYNC_OPTIONS_TYPE): DynamicModule {
+    checkForRootAsyncKeys(options);
+    return super.forRootAsync(options);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsRedisClient } from '../5-deduplicate/redis-idempotency.store.js';
 import type { KeplarsQueueOptions } from '../queue/keplars-queue.options.js';
@@ -13,9 +14,11 @@ export type { KeplarsQueueOptions, KeplarsQueueRole } from '../queue/keplars-que
 export interface KeplarsWebhookOptions {
   /**
    * The webhook signing secret from the Keplars dashboard. A list accepts a request signed with any
-   * one of them, for rotating the secret without downtime.
+   * one of them, for rotating the secret without downtime. `undefined` is accepted by the type, so an
+   * app can pass `process.env.KEPLARS_WEBHOOK_SECRET` as it is; the module then refuses to start and
+   * says which variable to set.
    */
-  secret: string | readonly string[];
+  secret: string | readonly (string | undefined)[] | undefined;
   /** The request header that carries the signature. @default 'x-keplars-signature' */
   signatureHeader?: string;
   /**
@@ -81,9 +84,9 @@ export interface KeplarsRedisStoreOptions {
   /**
    * A Redis URL (`redis://user:pass@host:6379/0`), for which the module opens and closes its own
    * connection, or an `ioredis` client your app already has, which it uses and leaves open.
-   * Needs the `ioredis` package.
+   * Needs the `ioredis` package. `undefined` (an unset `process.env.REDIS_URL`) stops the app at startup.
    */
-  redis: string | KeplarsRedisClient;
+  redis: string | KeplarsRedisClient | undefined;
   /** Prefix of every key written. @default 'keplars:webhook:' */
   keyPrefix?: string;
   /** How long a Redis call may take before the delivery is answered 503, in ms. @default 2000 */
@@ -105,3 +108,45 @@ export interface KeplarsWebhookRouteOptions {
    */
   routeDecorators?: readonly MethodDecorator[];
 }
+
+/**
+ * The valid keys of each options object, declared once. The startup check refuses any other key and
+ * lists these; `satisfies` makes the compiler insist that each list names every key of its interface,
+ * so a new option is added to its interface and here, and nowhere else.
+ */
+export const KEPLARS_OPTION_KEYS = {
+  options: {
+    secret: true,
+    signatureHeader: true,
+    timestamp: true,
+    maxBodyBytes: true,
+    deduplication: true,
+    emitEvents: true,
+    queue: true,
+  } satisfies Record<keyof KeplarsWebhookOptions, true>,
+  timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
+  deduplication: { windowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
+  'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,
+  queue: {
+    redis: true,
+    role: true,
+    prefix: true,
+    attempts: true,
+    backoff: true,
+    concurrency: true,
+    stalledSeconds: true,
+    operationTimeoutMs: true,
+  } satisfies Record<keyof KeplarsQueueOptions, true>,
+  'queue.backoff': { delaySeconds: true, jitter: true } satisfies Record<keyof NonNullable<KeplarsQueueOptions['backoff']>, true>,
+  route: { path: true, routeDecorators: true } satisfies Record<keyof KeplarsWebhookRouteOptions, true>,
+  forRootAsync: {
+    useFactory: true,
+    inject: true,
+    imports: true,
+    useClass: true,
+    useExisting: true,
+    provideInjectionTokensFrom: true,
+    path: true,
+    routeDecorators: true,
+  } satisfies Record<keyof ConfigurableModuleAsyncOptions<KeplarsWebhookOptions> | keyof KeplarsWebhookRouteOptions, true>,
+} as const;

@@ -1,4 +1,4 @@
-import { KeplarsConfigurationError, resolveKeplarsOptions, resolveRoute } from './resolve-keplars-options.js';
+import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions, resolveRoute } from './resolve-keplars-options.js';
 
 const problemsOf = (options: unknown): readonly string[] => {
   try {
@@ -50,6 +50,8 @@ describe('resolveKeplarsOptions', () => {
     ['a blank secret', { secret: '   ' }, /secret is empty/],
     ['an empty list', { secret: [] }, /secret is an empty list/],
     ['a list with a non-string', { secret: ['ok', 42] }, /secret\[1\] must be a string \(got a number\)/],
+    ['a list with an unset variable', { secret: ['ok', undefined] }, /secret\[1\] is not set \(got undefined\).*process\.env\.KEPLARS_WEBHOOK_SECRET/],
+    ['an unset Redis URL', { secret: 's', deduplication: { store: { redis: undefined } } }, /deduplication\.store\.redis is not set \(got undefined\).*REDIS_URL/],
     ['a secret with a trailing newline', { secret: 'abc\n' }, /whitespace.*trim it/],
     ['a misspelled option', { secret: 's', signatureheader: 'x' }, /unknown option "signatureheader"/],
     ['a bad header name', { secret: 's', signatureHeader: 'x sig' }, /signatureHeader must be an HTTP header name/],
@@ -72,10 +74,36 @@ describe('resolveKeplarsOptions', () => {
     expect(problems[0]).toMatch(message);
   });
 
+  // Issue 11, point 4: a misspelled option used to start the app with the default.
+  it.each([
+    ['deduplication.windowSecond', { deduplication: { windowSecond: 60 } }, 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, lockSeconds, store, maxEvents.'],
+    ['store.keyprefix', { deduplication: { store: { redis: 'redis://localhost:6379', keyprefix: 'app:' } } }, 'unknown option "deduplication.store.keyprefix" (did you mean "deduplication.store.keyPrefix"?). The options of deduplication.store are: redis, keyPrefix, operationTimeoutMs.'],
+    ['timestamp.tolerance', { timestamp: { tolerance: 60 } }, 'unknown option "timestamp.tolerance". The options of timestamp are: header, toleranceSeconds.'],
+    ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue.'],
+  ])('refuses the misspelled %s, listing the valid keys of its level', (_, options, message) => {
+    expect(problemsOf({ secret: 's', ...options })).toEqual([message]);
+  });
+
+  it.each(['path', 'routeDecorators'])('says that %s returned by a forRootAsync factory belongs beside useFactory', (key) => {
+    expect(problemsOf({ secret: 's', [key]: key === 'path' ? '/hooks' : [] })).toEqual([expect.stringMatching(new RegExp(`^"${key}" was returned by the forRootAsync\\(\\) factory.*put it beside useFactory, as forRootAsync\\(\\{ ${key}: …, useFactory, inject \\}\\)`))]);
+  });
+
   it('reports every problem at once, and never prints a secret', () => {
     const problems = problemsOf({ secret: ' hunter2 ', maxBodyBytes: -1, emitEvents: 1 });
     expect(problems).toHaveLength(3);
     expect(problems.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('checkForRootAsyncKeys', () => {
+  it('accepts what Nest\'s async options take, and the route options', () => {
+    expect(() => checkForRootAsyncKeys({ imports: [], inject: [], useFactory: () => ({}), path: '/h', routeDecorators: [] })).not.toThrow();
+  });
+
+  it('refuses a key forRootAsync() does not take, listing those it does', () => {
+    expect(() => checkForRootAsyncKeys({ useFactory: () => ({}), injects: [] })).toThrow(
+      'unknown option forRootAsync({ injects }) (did you mean "inject"?). forRootAsync() takes: useFactory, inject, imports, useClass, useExisting, provideInjectionTokensFrom, path, routeDecorators.',
+    );
   });
 });
 

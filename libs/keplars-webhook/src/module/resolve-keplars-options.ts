@@ -5,11 +5,12 @@ import {
   type KeplarsQueueOptions,
   type ResolvedQueueOptions,
 } from '../queue/keplars-queue.options.js';
-import type {
-  KeplarsDeduplicationOptions,
-  KeplarsRedisStoreOptions,
-  KeplarsWebhookOptions,
-  KeplarsWebhookRouteOptions,
+import {
+  KEPLARS_OPTION_KEYS,
+  type KeplarsDeduplicationOptions,
+  type KeplarsRedisStoreOptions,
+  type KeplarsWebhookOptions,
+  type KeplarsWebhookRouteOptions,
 } from './keplars-webhook.options.js';
 
 export const DEFAULT_WEBHOOK_PATH = '/webhooks/keplars';
@@ -30,7 +31,7 @@ export interface ResolvedKeplarsOptions {
 export interface ResolvedDeduplication {
   readonly windowMs: number;
   readonly lockMs: number;
-  readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore };
+  readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions & { readonly redis: NonNullable<KeplarsRedisStoreOptions['redis']> } } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore };
 }
 
 export interface ResolvedRoute {
@@ -46,17 +47,13 @@ export class KeplarsConfigurationError extends Error {
   }
 }
 
-const OPTION_NAMES = ['secret', 'signatureHeader', 'timestamp', 'maxBodyBytes', 'deduplication', 'emitEvents', 'queue'];
-const QUEUE_OPTION_NAMES = ['redis', 'role', 'prefix', 'attempts', 'backoff', 'concurrency', 'stalledSeconds', 'operationTimeoutMs'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Applies defaults and checks every option, collecting all problems before it throws. */
 export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined): ResolvedKeplarsOptions {
   const problems: string[] = [];
   const input = (options ?? {}) as Partial<KeplarsWebhookOptions> & Record<string, unknown>;
-  for (const name of Object.keys(input)) {
-    if (!OPTION_NAMES.includes(name)) problems.push(`unknown option "${name}". The options are: ${OPTION_NAMES.join(', ')}.`);
-  }
+  rejectUnknownKeys(input, 'options', problems);
 
   const secrets = resolveSecrets(input.secret, problems);
   const signatureHeader = headerName('signatureHeader', input.signatureHeader, 'x-keplars-signature', problems);
@@ -64,6 +61,7 @@ export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined
   let timestamp: ResolvedKeplarsOptions['timestamp'];
   if (input.timestamp === true || isObject(input.timestamp)) {
     const settings = input.timestamp === true ? {} : input.timestamp;
+    rejectUnknownKeys(settings, 'timestamp', problems);
     timestamp = {
       header: headerName('timestamp.header', settings.header, 'x-keplars-timestamp', problems),
       toleranceSeconds: positiveNumber('timestamp.toleranceSeconds', settings.toleranceSeconds, 300, problems),
@@ -82,6 +80,13 @@ export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined
 
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
   return { secrets, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue };
+}
+
+/** Checks the keys given to `forRootAsync()` itself, as the module is imported. */
+export function checkForRootAsyncKeys(options: object): void {
+  const problems: string[] = [];
+  rejectUnknownKeys(options, 'forRootAsync', problems);
+  if (problems.length > 0) throw new KeplarsConfigurationError(problems);
 }
 
 /** Checks the route options given beside the module options (`path`, `routeDecorators`). */
@@ -109,7 +114,8 @@ function resolveSecrets(secret: unknown, problems: string[]): string[] {
   if (secrets.length === 0) problems.push(`secret is an empty list. ${fix}`);
   secrets.forEach((value, index) => {
     const name = Array.isArray(secret) ? `secret[${index}]` : 'secret';
-    if (typeof value !== 'string') problems.push(`${name} must be a string (got ${value === null ? 'null' : `a ${typeof value}`}). ${fix}`); // never print a secret
+    if (value === undefined || value === null) problems.push(`${name} is not set (got ${value}). ${fix}`);
+    else if (typeof value !== 'string') problems.push(`${name} must be a string (got a ${typeof value}). ${fix}`); // never print a secret
     else if (value.trim() === '') problems.push(`${name} is empty. ${fix}`);
     else if (value.trim() !== value) {
       problems.push(`${name} starts or ends with whitespace (often a stray newline from a file or .env line): trim it, or no signature will ever match.`);
@@ -125,6 +131,7 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
     return undefined;
   }
   const options: KeplarsDeduplicationOptions = input ?? {};
+  rejectUnknownKeys(options, 'deduplication', problems);
   const windowMs = positiveNumber('deduplication.windowSeconds', options.windowSeconds, 86_400, problems) * 1000;
   const lockMs = positiveNumber('deduplication.lockSeconds', options.lockSeconds, 60, problems) * 1000;
   const maxEvents = positiveNumber('deduplication.maxEvents', options.maxEvents, 100_000, problems);
@@ -133,13 +140,16 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
   const store = options.store ?? 'memory';
   if (store === 'memory') return { windowMs, lockMs, store: { kind: 'memory', maxEvents } };
   if (isObject(store) && 'redis' in store) {
+    rejectUnknownKeys(store, 'deduplication.store', problems);
     const redis = store.redis;
-    if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.evalsha !== 'function') {
+    if (redis === undefined || redis === null) {
+      problems.push(`deduplication.store.redis is not set (got ${describe(redis)}): if it reads an environment variable such as process.env.REDIS_URL, set it where the app starts.`);
+    } else if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.evalsha !== 'function') {
       problems.push('deduplication.store.redis must be a URL such as "redis://localhost:6379" or an ioredis client.');
     }
     if (store.keyPrefix !== undefined && typeof store.keyPrefix !== 'string') problems.push('deduplication.store.keyPrefix must be a string.');
     if (store.operationTimeoutMs !== undefined) positiveNumber('deduplication.store.operationTimeoutMs', store.operationTimeoutMs, 0, problems);
-    return { windowMs, lockMs, store: { kind: 'redis', options: store } };
+    return { windowMs, lockMs, store: { kind: 'redis', options: store as KeplarsRedisStoreOptions & { redis: string } } };
   }
   if (isObject(store) && typeof store.claim === 'function' && typeof store.settle === 'function') {
     return { windowMs, lockMs, store: { kind: 'custom', store: store as KeplarsIdempotencyStore } };
@@ -154,9 +164,7 @@ function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions 
     problems.push(`queue must be { redis, role?, attempts?, backoff?, concurrency?, … } (got ${describe(input)}). Leave it out for inline mode.`);
     return undefined;
   }
-  for (const name of Object.keys(input)) {
-    if (!QUEUE_OPTION_NAMES.includes(name)) problems.push(`unknown option "queue.${name}". The queue options are: ${QUEUE_OPTION_NAMES.join(', ')}.`);
-  }
+  rejectUnknownKeys(input, 'queue', problems);
   const options = input as Partial<KeplarsQueueOptions>;
   const redis = options.redis;
   if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
@@ -175,6 +183,7 @@ function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions 
   if (options.backoff !== undefined) {
     if (!isObject(options.backoff)) problems.push(`queue.backoff must be { delaySeconds?, jitter? } (got ${describe(options.backoff)}).`);
     else {
+      rejectUnknownKeys(options.backoff, 'queue.backoff', problems);
       const jitter = options.backoff.jitter ?? 0.5;
       if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) problems.push(`queue.backoff.jitter must be a fraction from 0 to 1 (got ${describe(jitter)}).`);
       backoff = { delayMs: positiveNumber('queue.backoff.delaySeconds', options.backoff.delaySeconds, 15, problems) * 1000, jitter: Number(jitter) };
@@ -211,6 +220,54 @@ function dedupInQueueMode(input: unknown, queue: ResolvedQueueOptions, problems:
   const usable = typeof queue.redis === 'string' ? /^rediss?:\/\//.test(queue.redis) : isObject(queue.redis) && typeof (queue.redis as unknown as Record<string, unknown>).evalsha === 'function';
   if (options.store !== undefined || !usable) return options; // a queue.redis that is not usable is reported once, above
   return { ...options, store: { redis: queue.redis } };
+}
+
+/**
+ * One problem per key that is not an option at this level, with the keys that are. `path` and
+ * `routeDecorators` returned by a `forRootAsync()` factory get their own hint: they shape the route,
+ * which exists before the factory runs.
+ */
+function rejectUnknownKeys(input: object, level: keyof typeof KEPLARS_OPTION_KEYS, problems: string[]): void {
+  const valid = KEPLARS_OPTION_KEYS[level];
+  const where = level === 'options' || level === 'forRootAsync' ? '' : `${level}.`;
+  for (const key of Object.keys(input)) {
+    if (Object.hasOwn(valid, key)) continue;
+    if (level === 'options' && Object.hasOwn(KEPLARS_OPTION_KEYS.route, key)) {
+      problems.push(
+        `"${key}" was returned by the forRootAsync() factory, but it shapes the route, which exists before the factory runs: ` +
+          `put it beside useFactory, as forRootAsync({ ${key}: …, useFactory, inject }).`,
+      );
+      continue;
+    }
+    const suggestion = closestKey(key, Object.keys(valid));
+    const name = level === 'forRootAsync' ? `forRootAsync({ ${key} })` : `"${where}${key}"`;
+    const meant = suggestion && (level === 'forRootAsync' ? suggestion : `${where}${suggestion}`);
+    const of = level === 'options' ? 'The options are' : level === 'forRootAsync' ? 'forRootAsync() takes' : `The options of ${level} are`;
+    problems.push(`unknown option ${name}${meant ? ` (did you mean "${meant}"?)` : ''}. ${of}: ${Object.keys(valid).join(', ')}.`);
+  }
+}
+
+/** The valid key a misspelled one most likely meant (same letters ignoring case, or one or two edits away). */
+function closestKey(key: string, valid: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of valid) {
+    const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function headerName(name: string, value: unknown, fallback: string, problems: string[]): string {
