@@ -122,6 +122,14 @@ describe('keplars-send against the sample app', () => {
     expect(run.out).toMatch(/^Usage: keplars-webhook-send \[options\]/);
     expect(run.out).not.toContain('POST');
   });
+
+  // Issue 11, point 8: outside an app that has the package, `npx keplars-webhook-send` asks the
+  // registry for another package of that name.
+  it('--help says how to run it with npx from outside an app that has the package', async () => {
+    const run = await send(['--help']);
+    expect(run.out).toContain('npx -p nestjs-keplars-webhook keplars-webhook-send [options]  anywhere else');
+    expect(run.out).toContain('npx keplars-webhook-send [options]                           in an app that has nestjs-keplars-webhook installed');
+  });
 });
 
 describe('keplars-send --timestamp against an app with the timestamped scheme on', () => {

@@ -9,6 +9,7 @@ import {
   Optional,
   Post,
   Req,
+  Res,
   UseGuards,
   type Type,
 } from '@nestjs/common';
@@ -17,12 +18,14 @@ import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.j
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { answerDelivery, answerQueueWrite, type KeplarsWebhookAnswer, type QueueWriteOutcome } from '../7-answer/answer-delivery.js';
+import { countListeners } from '../6-dispatch/keplars-handler-registry.js';
 import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
 import { deliveryJobId, KeplarsDeliveryQueue, UNREADABLE_JOB_NAME, unreadableJobId } from '../queue/keplars-delivery-queue.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import { recordDelivery } from './queued-delivery.js';
+import { HANDLERS_HEADER, refusal, setResponseHeader } from './webhook-response-headers.js';
 
 /**
  * The webhook route. Its path and decorators come from the module's options, so each import of the
@@ -32,6 +35,8 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
   @Controller()
   class KeplarsWebhookController {
     private readonly logger = new Logger(LOG_CONTEXT);
+    /** Read once: the handler count is for the app's developer, not for the world. */
+    private readonly tellsHandlerCount = process.env.NODE_ENV !== 'production';
 
     constructor(
       private readonly delivery: KeplarsEventDelivery,
@@ -45,17 +50,22 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     @HttpCode(200)
     @UseGuards(KeplarsSignatureGuard) // 1-2. received, then verified: nothing below runs for an unsigned body
     @applyDecorators(...route.routeDecorators)
-    async receive(@Req() request: KeplarsWebhookRequest): Promise<KeplarsWebhookAnswer> {
-      if (this.options.queue) return this.writeDown(request);
+    async receive(@Req() request: KeplarsWebhookRequest, @Res({ passthrough: true }) response: unknown): Promise<KeplarsWebhookAnswer> {
+      if (this.options.queue) return this.writeDown(request, response);
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
         this.telemetry.refused(request, 'payload');
         this.logger.warn(`Rejected a signed webhook with an invalid payload (400): ${validation.messages.join('; ')}`);
-        throw new BadRequestException(validation.messages);
+        throw refusal(response, new BadRequestException(validation.messages));
       }
       const event = normalizeKeplarsPayload(validation.payload); // 4. normalised
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
-      return answerDelivery(outcome, event, this.logger); // 7. answered
+      if (this.tellsHandlerCount && outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
+      try {
+        return answerDelivery(outcome, event, this.logger); // 7. answered
+      } catch (exception) {
+        throw refusal(response, exception as Error);
+      }
     }
 
     /**
@@ -63,9 +73,17 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
      * from the same bytes. It is read here too, for the event id that keeps a redelivery from being
      * queued twice, and so a body the module cannot read is kept apart (nothing signed is dropped).
      */
-    private async writeDown(request: KeplarsWebhookRequest): Promise<KeplarsWebhookAnswer> {
+    private async writeDown(request: KeplarsWebhookRequest, response: unknown): Promise<KeplarsWebhookAnswer> {
       if (!this.queue) throw new NotFoundException(); // role 'process': this app runs no route
-      const received = recordDelivery(request.rawBody!, request.headers, this.queue.headerNames);
+      try {
+        return await this.writeDownVerified(request, this.queue);
+      } catch (exception) {
+        throw refusal(response, exception as Error);
+      }
+    }
+
+    private async writeDownVerified(request: KeplarsWebhookRequest, queue: KeplarsDeliveryQueue): Promise<KeplarsWebhookAnswer> {
+      const received = recordDelivery(request.rawBody!, request.headers, queue.headerNames);
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
         const outcome = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);

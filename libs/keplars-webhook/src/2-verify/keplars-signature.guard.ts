@@ -10,6 +10,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { isJsonRequest, type KeplarsWebhookRequest } from '../1-receive/keplars-webhook-request.js';
+import { refusal } from '../1-receive/webhook-response-headers.js';
 import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
 import { RAW_BODY_FIX } from '../module/raw-body.check.js';
@@ -30,7 +31,7 @@ const HINTS: Record<SignatureRejection, string> = {
 /**
  * Lets a request through only if it carries a valid Keplars signature over its exact raw bytes. It
  * runs before the module parses or validates anything; a refusal is a bare 401 in Nest's error shape,
- * whose reason goes to the log, never to the caller.
+ * whose reason goes to the log, never to the caller. Every refusal carries the module's marker header.
  */
 @Injectable()
 export class KeplarsSignatureGuard implements CanActivate {
@@ -43,22 +44,23 @@ export class KeplarsSignatureGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<KeplarsWebhookRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<KeplarsWebhookRequest>();
     const { rawBody } = request;
     this.telemetry.received(request);
     if (!isJsonRequest(request)) {
       this.telemetry.refused(request, 'content_type');
       this.logger.warn(`Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`);
-      throw new UnsupportedMediaTypeException();
+      throw refusal(http.getResponse(), new UnsupportedMediaTypeException());
     }
     if (rawBody === undefined) {
       this.logger.error(`Cannot verify webhooks: the request has no raw body. ${RAW_BODY_FIX}`);
-      throw new InternalServerErrorException();
+      throw refusal(http.getResponse(), new InternalServerErrorException());
     }
     if (rawBody.length > this.options.maxBodyBytes) {
       this.telemetry.refused(request, 'size');
       this.logger.warn(`Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`);
-      throw new PayloadTooLargeException();
+      throw refusal(http.getResponse(), new PayloadTooLargeException());
     }
 
     const { signatureHeader, timestamp } = this.options;
@@ -71,7 +73,7 @@ export class KeplarsSignatureGuard implements CanActivate {
     if (rejection !== undefined) {
       this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
       this.logger.warn(`Rejected a webhook from ${request.ip}: ${rejection} (${HINTS[rejection]}) (401).`);
-      throw new UnauthorizedException();
+      throw refusal(http.getResponse(), new UnauthorizedException());
     }
     this.clock.signed();
     return true;

@@ -9,7 +9,7 @@ export interface HandlerFailure {
 
 /** How one delivery of an event ended; the HTTP layer maps each to a status (SPEC §3). */
 export type DeliveryOutcome =
-  | { readonly kind: 'handled'; readonly handlers: number; readonly unrecorded?: unknown }
+  | { readonly kind: 'handled'; readonly handlers: number; readonly ran: readonly KeplarsEventHandler[]; readonly unrecorded?: unknown }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'in-progress' }
   | { readonly kind: 'handler-failed'; readonly failures: readonly HandlerFailure[] }
@@ -53,7 +53,7 @@ export class KeplarsEventDelivery {
     if (this.store === undefined) {
       const ran = runHandlers(handlers, event, this.settings.lockMs);
       const { failures } = ran instanceof Promise ? await ran : ran;
-      return failures.length > 0 ? { kind: 'handler-failed', failures } : { kind: 'handled', handlers: handlers.length };
+      return failures.length > 0 ? { kind: 'handler-failed', failures } : { kind: 'handled', handlers: handlers.length, ran: handlers };
     }
 
     let claim;
@@ -74,9 +74,9 @@ export class KeplarsEventDelivery {
     } catch (error) {
       // The handlers ran; answering 2xx keeps Keplars from sending it again. The lock, still held,
       // expires on its own.
-      if (complete) return { kind: 'handled', handlers: pending.length, unrecorded: error };
+      if (complete) return { kind: 'handled', handlers: pending.length, ran: pending, unrecorded: error };
     }
-    return complete ? { kind: 'handled', handlers: pending.length } : { kind: 'handler-failed', failures };
+    return complete ? { kind: 'handled', handlers: pending.length, ran: pending } : { kind: 'handler-failed', failures };
   }
 
   /** The handlers, each recording its own success in the store as it returns. */

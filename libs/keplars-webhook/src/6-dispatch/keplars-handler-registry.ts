@@ -6,6 +6,18 @@ export interface KeplarsEventHandler {
   readonly name: string;
   readonly patterns: readonly string[];
   readonly invoke: (event: KeplarsEvent) => unknown;
+  /**
+   * How many of the app's functions one run of it calls for this type, when that is not one: the
+   * `@nestjs/event-emitter` forwarder calls every `@OnEvent('keplars.…')` listener, or none.
+   */
+  readonly listenerCount?: (type: string) => number;
+}
+
+/** How many of the app's handlers and listeners a run of these entries called (for the app's developer). */
+export function countListeners(ran: readonly KeplarsEventHandler[], type: string): number {
+  let count = 0;
+  for (const handler of ran) count += handler.listenerCount?.(type) ?? 1;
+  return count;
 }
 
 const MAX_CACHED_TYPES = 256;

@@ -3,15 +3,24 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { isKnownKeplarsEventType, KEPLARS_EVENT_TYPES, type KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
-import { KeplarsHandlerRegistry } from './keplars-handler-registry.js';
+import { KeplarsHandlerRegistry, type KeplarsEventHandler } from './keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER } from './on-keplars-event.decorator.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
+/** How handlers run, in words for the startup log. */
+function deliveryMode(queue: ResolvedKeplarsOptions['queue']): string {
+  if (queue === undefined) return 'inline mode: handlers run before Keplars gets its answer';
+  if (queue.role === 'receive') return 'queue mode, receive only: handlers run in the apps whose queue role processes';
+  return `queue mode (${queue.role}): workers run handlers after the delivery is queued`;
+}
+
 /**
  * Finds every `@OnKeplarsEvent()` method of the app's providers at startup and registers it; refuses
  * what cannot work (a request-scoped provider, a malformed pattern) and warns of a type Keplars does
- * not send. Then, if the app uses `@nestjs/event-emitter`, adds it as one more handler.
+ * not send. Then, if the app uses `@nestjs/event-emitter`, adds it as one more handler. Logs what it
+ * found, and warns when it found nothing: a service left out of `providers` is never instantiated, so
+ * its handlers silently never run.
  */
 @Injectable()
 export class KeplarsHandlerExplorer implements OnModuleInit {
@@ -54,7 +63,23 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
       }
     }
     if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-    if (this.options.emitEvents) await this.addEventEmitter();
+    const found = [...this.registry.all()];
+    const emitting = this.options.emitEvents && (await this.addEventEmitter());
+    this.logFound(found, emitting);
+  }
+
+  private logFound(found: readonly KeplarsEventHandler[], emitting: boolean): void {
+    for (const handler of found) {
+      this.logger.log(`Handler ${handler.name} takes ${handler.patterns.join(', ')} (${deliveryMode(this.options.queue)})`);
+    }
+    if (emitting) this.logger.log(`Every event is also emitted on @nestjs/event-emitter as keplars.<type>, for @OnEvent('keplars.…') listeners`);
+    if (found.length > 0) return;
+    this.logger.warn(
+      'No @OnKeplarsEvent() handler was found, so webhooks will be answered 200 and no handler of yours will run' +
+        (emitting ? " (only @OnEvent('keplars.…') listeners, if there are any)" : '') +
+        '. If a service has @OnKeplarsEvent() methods, list it in the `providers` of a module the app imports: ' +
+        'Nest never creates a service that is left out, so its handlers are never found.',
+    );
   }
 
   private handlerMethods(wrapper: ProviderWrapper): { method: string; patterns: unknown[] }[] {
@@ -76,16 +101,22 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     }
   }
 
-  /** `@OnEvent('keplars.email.opened')` listeners get each event once, like a handler. */
-  private async addEventEmitter(): Promise<void> {
-    let emitter: { emitAsync(event: string, ...values: unknown[]): Promise<unknown[]> } | undefined;
+  /** `@OnEvent('keplars.email.opened')` listeners get each event once, like a handler. Says whether it added one. */
+  private async addEventEmitter(): Promise<boolean> {
+    let emitter: { emitAsync(event: string, ...values: unknown[]): Promise<unknown[]>; listeners(event: string): unknown[] } | undefined;
     try {
       const { EventEmitter2 } = await import('@nestjs/event-emitter');
       emitter = this.moduleRef.get(EventEmitter2, { strict: false });
     } catch {
-      return; // @nestjs/event-emitter not installed, or EventEmitterModule not imported
+      return false; // @nestjs/event-emitter not installed, or EventEmitterModule not imported
     }
-    if (!emitter) return;
-    this.registry.add({ name: 'EventEmitter2', patterns: ['*'], invoke: (event) => emitter.emitAsync(`keplars.${event.type}`, event) });
+    if (!emitter) return false;
+    this.registry.add({
+      name: 'EventEmitter2',
+      patterns: ['*'],
+      invoke: (event) => emitter.emitAsync(`keplars.${event.type}`, event),
+      listenerCount: (type) => emitter.listeners(`keplars.${type}`).length,
+    });
+    return true;
   }
 }

@@ -24,9 +24,15 @@ export interface SendOptions {
 
 export type ParsedSendArgs = { kind: 'send'; options: SendOptions } | { kind: 'help' } | { kind: 'usage-error'; message: string };
 
-export const SEND_USAGE = `Usage: keplars-webhook-send [options]   (in this repository: npm run send -- [options])
+export const SEND_USAGE = `Usage: keplars-webhook-send [options]
 
 Sends one realistic, signed Keplars webhook event to your app, as Keplars would, and prints each answer.
+
+How to run it:
+  npx keplars-webhook-send [options]                           in an app that has nestjs-keplars-webhook installed
+  npx -p nestjs-keplars-webhook keplars-webhook-send [options]  anywhere else (plain \`npx keplars-webhook-send\`
+                                                               there would ask npm for another package of that name)
+  npm run send -- [options]                                    in the nestjs-keplars-webhook repository
 
 Options:
   --url URL            where your app receives webhooks (default: ${DEFAULT_WEBHOOK_URL})

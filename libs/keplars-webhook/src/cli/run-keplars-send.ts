@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { HANDLERS_HEADER, REFUSED_HEADER } from '../1-receive/webhook-response-headers.js';
 import { isKnownKeplarsEventType } from '../4-normalize/keplars-event.js';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsDeliveryResponse } from '../testing/index.js';
 import { parseSendArgs, SECRET_VARIABLE, SEND_USAGE, type SendOptions } from './parse-send-args.js';
@@ -86,11 +87,15 @@ async function sendTestEvent(options: SendOptions, found: FoundSecret | undefine
   return asExpected ? EXIT.ok : EXIT.failed;
 }
 
-/** One line a person can act on, for each answer the module gives (SPEC §3). */
+/** One line a person can act on, for each answer the module gives (SPEC §3), or the app around it. */
 function explain(response: KeplarsDeliveryResponse, options: SendOptions, found: FoundSecret | undefined): string {
+  if (response.status >= 200 && response.status < 300) return explainAccepted(response, options);
+  if (response.status === 404) {
+    return `nothing answers at ${options.url.pathname}: if the webhook route has another path (the module's path option, a global prefix), pass the full --url`;
+  }
+  // The module marks every refusal of its own; anything else came from the app before the module ran.
+  if (response.headers[REFUSED_HEADER] === undefined) return explainRefusedByApp(response.status);
   switch (response.status) {
-    case 200:
-      return response.body?.duplicate ? 'already handled: no handler ran again (deduplication)' : 'accepted: the matching handlers ran';
     case 401:
       return options.badSignature
         ? 'refused, as expected with --bad-signature (the app logs why)'
@@ -100,18 +105,49 @@ function explain(response: KeplarsDeliveryResponse, options: SendOptions, found:
               : '; if the app uses the timestamped scheme, add --timestamp');
     case 400:
       return 'the signature verified, but the app refused the payload: see the messages above';
-    case 404:
-      return `nothing answers at ${options.url.pathname}: if the webhook route has another path (the module's path option, a global prefix), pass the full --url`;
     case 409:
       return 'another delivery of this event is still running in the app; Keplars would retry later';
     case 413:
       return "the body is over the app's size limit (the module's maxBodyBytes option)";
+    case 415:
+      return 'refused: the request was not sent as application/json';
     case 500:
       return "a handler failed: the app's log says which and why. Keplars would retry, and only the failed handlers would run again";
     case 503:
       return "the app's deduplication store is unreachable; Keplars would retry later";
     default:
-      return response.status >= 200 && response.status < 300 ? 'accepted' : 'unexpected answer: see the app\'s log';
+      return "unexpected answer: see the app's log";
+  }
+}
+
+function explainAccepted(response: KeplarsDeliveryResponse, options: SendOptions): string {
+  if (response.body?.duplicate) return 'already handled: no handler ran again (deduplication)';
+  const header = response.headers[HANDLERS_HEADER];
+  // Outside production, in inline mode, the module says how many handlers ran.
+  if (typeof header !== 'string') {
+    return 'accepted (the app does not say how many handlers ran: with NODE_ENV=production it never does, and in queue mode workers run them later)';
+  }
+  const count = Number(header);
+  if (count > 0) return `accepted: ${count} handler${count === 1 ? '' : 's'} ran`;
+  return (
+    `accepted, but no handler ran: nothing in the app takes ${options.type}. ` +
+    `If a service has @OnKeplarsEvent('${options.type}'), check that it is listed in the providers of a module the app imports ` +
+    "(the app's startup log lists every handler the module found)"
+  );
+}
+
+function explainRefusedByApp(status: number): string {
+  const by = `refused by your app before the webhook module ran (the answer lacks the module's ${REFUSED_HEADER} marker)`;
+  switch (status) {
+    case 401:
+    case 403:
+      return `${by}: most likely a global guard, such as an auth guard. Mark the webhook route public through the module's routeDecorators option, e.g. forRoot({ secret, routeDecorators: [Public()] })`;
+    case 429:
+      return `${by}: most likely a global throttler. Let the route skip it through the module's routeDecorators option, e.g. routeDecorators: [SkipThrottle()]`;
+    case 413:
+      return `${by}: the framework's body parser found the body over its own size limit`;
+    default:
+      return `${by}: a global guard, middleware or filter answered ${status}; the app's log may say which`;
   }
 }
 

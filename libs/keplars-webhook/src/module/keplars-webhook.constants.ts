@@ -1,7 +1,13 @@
+// Tokens and keys are registered globally (Symbol.for, plain strings), not made per copy of the code:
+// an app can load both the ES module and the CommonJS build of this package (its own require() and a
+// library's import), and each copy must find what the other registered.
+
 /** The resolved, checked options (see `resolveKeplarsOptions`). */
-export const KEPLARS_OPTIONS = Symbol('KEPLARS_OPTIONS');
+export const KEPLARS_OPTIONS = Symbol.for('nestjs-keplars-webhook:options');
+
 /** The idempotency store in use, or `undefined` with deduplication off. */
-export const KEPLARS_IDEMPOTENCY_STORE = Symbol('KEPLARS_IDEMPOTENCY_STORE');
+export const KEPLARS_IDEMPOTENCY_STORE = Symbol.for('nestjs-keplars-webhook:idempotency-store');
+
 /** Every log line of the module carries this context. */
 export const LOG_CONTEXT = 'KeplarsWebhook';
 /** Queue mode's BullMQ queue, worker and connections, or `undefined` in inline mode. */
