@@ -1,24 +1,74 @@
 /** What the load generator and the servers under test agree on. */
 export const BENCH_SECRET = 'whsec_bench_5f0c2a7e9b1d4c38a6e2';
 export const WEBHOOK_PATH = '/webhooks/keplars';
+/** The Redis server a target that needs one connects to (set by the benchmark for its servers). */
+export const REDIS_URL_ENV = 'BENCH_REDIS_URL';
 
-export const TARGETS = ['bare', 'hmac-guard', 'handwritten', 'module', 'module-otel-api', 'module-otel-sdk'] as const;
-export type TargetName = (typeof TARGETS)[number];
+/** A SPEC §5 goal, as ratios of `hmac-guard` on the same adapter. */
+export interface TargetGoal {
+  readonly throughput: number;
+  readonly p99: number;
+}
+
+/** What the benchmark must know about a target beyond its Nest app (which `server.ts` names). */
+export interface TargetTraits {
+  /** Answers a repeated event `{"duplicate":true}`: checked once before measuring. */
+  readonly deduplicates: boolean;
+  /** Keeps the module's bounded memory store, filled to capacity before measuring (its steady state). */
+  readonly fillsMemoryStore: boolean;
+  /** Connects to the Redis server at `BENCH_REDIS_URL`; the benchmark starts one of its own. */
+  readonly needsRedis: boolean;
+  /**
+   * What the server process has of OpenTelemetry: `hidden`, as an app without `@opentelemetry/api`
+   * (the package is installed here, a resolve hook hides it); `api` alone (no SDK: no-op); `sdk`
+   * registered and exporting. Only the module's targets look for it. @default 'api'
+   */
+  readonly openTelemetry?: 'hidden' | 'api' | 'sdk';
+  readonly goal?: TargetGoal;
+  /** Reported as a ratio of this target too (the OpenTelemetry targets against plain `module`). */
+  readonly comparedWith?: { readonly target: string; readonly goal?: number; readonly note: string };
+}
+
+const REFERENCE: TargetTraits = { deduplicates: false, fillsMemoryStore: false, needsRedis: false };
+const MODULE: TargetTraits = { deduplicates: true, fillsMemoryStore: true, needsRedis: false };
 
 /**
- * The targets that run this module (with its deduplication store to fill): `module` without
- * `@opentelemetry/api` (hidden from it), `module-otel-api` with the API and no SDK, `module-otel-sdk`
- * with the SDK registered and exporting (SPEC §5: instrumentation costs <= 5 %, nothing without an SDK).
+ * Every target, in the order the table lists them. To add one: a line here, its Nest app module in
+ * `targets/`, and that module in `server.ts`'s `APP_MODULES`.
  */
-export function runsTheModule(target: TargetName): boolean {
-  return target === 'module' || target.startsWith('module-');
-}
+export const TARGET_TRAITS = {
+  bare: REFERENCE,
+  'hmac-guard': REFERENCE,
+  handwritten: REFERENCE,
+  // SPEC §5: the module with its default store, memory; `module-redis`, the Redis store (from a URL).
+  module: { ...MODULE, openTelemetry: 'hidden', goal: { throughput: 0.92, p99: 1.15 } },
+  'module-redis': { deduplicates: true, fillsMemoryStore: false, needsRedis: true, openTelemetry: 'hidden', goal: { throughput: 0.8, p99: 1.3 } },
+  // SPEC §5: instrumentation with an SDK exporting costs <= 5 % of `module`; the API alone, nothing measurable.
+  'module-otel-api': { ...MODULE, openTelemetry: 'api', comparedWith: { target: 'module', note: "nothing measurable (within the rounds' spread)" } },
+  'module-otel-sdk': { ...MODULE, openTelemetry: 'sdk', comparedWith: { target: 'module', goal: 0.95, note: '>= 0.95x' } },
+} as const satisfies Record<string, TargetTraits>;
+
+export type TargetName = keyof typeof TARGET_TRAITS;
+export const TARGETS = Object.keys(TARGET_TRAITS) as TargetName[];
+
+/** The targets every ratio is taken against. */
+export const BASELINE: TargetName = 'bare';
+export const CEILING: TargetName = 'hmac-guard';
 
 export const ADAPTERS = ['express', 'fastify'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
+export function traitsOf(target: TargetName): TargetTraits {
+  return TARGET_TRAITS[target];
+}
+
+/** The targets that run this module (`module` and every `module-…`). */
+export function runsTheModule(target: TargetName): boolean {
+  return target === 'module' || target.startsWith('module-');
+}
+
 export function isTargetName(value: string): value is TargetName {
-  return (TARGETS as readonly string[]).includes(value);
+  return Object.hasOwn(TARGET_TRAITS, value);
 }
 
 export function isAdapterName(value: string): value is AdapterName {

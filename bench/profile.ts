@@ -4,7 +4,8 @@
 // in bench/results/profiles for DevTools.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, runsTheModule, TARGETS } from './bench-config.js';
+import { ADAPTERS, REDIS_URL_ENV, TARGETS, traitsOf } from './bench-config.js';
+import { BenchRedisServer } from './load/redis-server.js';
 import { runLoad } from './load/run-load.js';
 import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
 import { SignedEventSource } from './load/signed-events.js';
@@ -27,14 +28,22 @@ async function main(): Promise<void> {
   mkdirSync(PROFILES_DIR, { recursive: true });
   const pinning = pinLoadGenerator();
   const events = new SignedEventSource();
-  for (const target of targets) {
-    const server = await ServerProcess.start(target, adapter!, pinning, { BENCH_CPU_PROFILE_DIR: PROFILES_DIR });
+  const redis = targets.some((target) => traitsOf(target).needsRedis) && !options.has('redis-url') ? await BenchRedisServer.start(pinning) : undefined;
+  try {
+    for (const target of targets) await profileTarget(target);
+  } finally {
+    await redis?.stop();
+  }
+
+  async function profileTarget(target: (typeof targets)[number]): Promise<void> {
+    const env = { BENCH_CPU_PROFILE_DIR: PROFILES_DIR, [REDIS_URL_ENV]: options.get('redis-url') ?? redis?.url ?? '' };
+    const server = await ServerProcess.start(target, adapter!, pinning, env);
     let file: string;
     let requests: number;
     try {
       await runLoad({ port: server.port, events, connections, durationSeconds: warmupSeconds });
       // The module's steady state: its deduplication store full, evicting (as in the benchmark).
-      if (runsTheModule(target)) await runLoad({ port: server.port, events, connections, amount: defaultStoreCapacity(), prepare: defaultStoreCapacity() });
+      if (traitsOf(target).fillsMemoryStore) await runLoad({ port: server.port, events, connections, amount: defaultStoreCapacity(), prepare: defaultStoreCapacity() });
       await server.signalAndWait('SIGUSR2', /^PROFILING$/);
       const result = await runLoad({ port: server.port, events, connections, durationSeconds, prepare: 40_000 * durationSeconds });
       file = (await server.signalAndWait('SIGUSR2', /^PROFILE (.+)$/))[1]!;

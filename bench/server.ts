@@ -10,10 +10,11 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ADAPTERS, isAdapterName, isTargetName, TARGETS, type AdapterName, type TargetName } from './bench-config.js';
+import { ADAPTERS, isAdapterName, isTargetName, runsTheModule, TARGETS, traitsOf, type AdapterName, type TargetName } from './bench-config.js';
 import { BareAppModule } from './targets/bare.target.js';
 import { HandwrittenAppModule } from './targets/handwritten.target.js';
 import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
+import { ModuleRedisAppModule } from './targets/module-redis.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 
 const APP_MODULES: Record<TargetName, Type> = {
@@ -21,15 +22,18 @@ const APP_MODULES: Record<TargetName, Type> = {
   'hmac-guard': HmacGuardAppModule,
   handwritten: HandwrittenAppModule,
   module: ModuleAppModule,
+  'module-redis': ModuleRedisAppModule,
   'module-otel-api': ModuleAppModule,
   'module-otel-sdk': ModuleAppModule,
 };
 
 /** What differs between the module's targets: whether `@opentelemetry/api` is there, and an SDK. */
 async function prepareOpenTelemetry(target: TargetName): Promise<void> {
+  if (!runsTheModule(target)) return;
   // Imported only here, so no other target's process loads OpenTelemetry.
-  if (target === 'module') await (await import('./targets/hide-opentelemetry.js')).hideOpenTelemetryApi();
-  if (target === 'module-otel-sdk') (await import('./targets/opentelemetry-sdk.js')).registerOpenTelemetrySdk();
+  const openTelemetry = traitsOf(target).openTelemetry ?? 'api';
+  if (openTelemetry === 'hidden') await (await import('./targets/hide-opentelemetry.js')).hideOpenTelemetryApi();
+  if (openTelemetry === 'sdk') (await import('./targets/opentelemetry-sdk.js')).registerOpenTelemetrySdk();
 }
 
 // Every target logs the same: nothing per request, only what goes wrong.

@@ -1,11 +1,14 @@
-// `npm run bench`: bare vs handwritten vs this module, on Express and on Fastify (SPEC §5), with
-// `hmac-guard` (bare behind the signature check alone) as the ceiling of any receiver that verifies.
-// Every server runs in its own process pinned to core 0, the load generator (this process) on core 1;
-// the targets take turns within each round, and the table reports the medians over the rounds.
+// `npm run bench`: bare vs handwritten vs this module (memory and Redis stores), on Express and on
+// Fastify (SPEC §5), each as a ratio of `bare` and of `hmac-guard` (bare behind the signature check
+// alone: the ceiling of any receiver that verifies, and what the goals are ratios of). Every server
+// runs in its own process pinned to core 0; the load generator (this process) and the benchmark's own
+// Redis server on core 1. The targets take turns within each round; the table reports the medians over
+// the rounds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, runsTheModule, TARGETS, type AdapterName, type TargetName } from './bench-config.js';
+import { ADAPTERS, BASELINE, CEILING, REDIS_URL_ENV, TARGETS, traitsOf, type AdapterName, type TargetName } from './bench-config.js';
+import { BenchRedisServer } from './load/redis-server.js';
 import { runLoad, type LoadResult } from './load/run-load.js';
 import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
 import { SignedEventSource } from './load/signed-events.js';
@@ -14,9 +17,6 @@ import { describeMachine, machineLine } from './report/machine.js';
 import { listOption, numberOption, parseArguments } from './report/options.js';
 import { median, megabytes, table } from './report/stats.js';
 
-/** SPEC §5's goals for `module`, as ratios to `bare` on the same adapter. */
-const THROUGHPUT_GOAL: Record<AdapterName, number> = { express: 0.9, fastify: 0.75 };
-const P99_GOAL = 1.25;
 /** Events signed ahead of a run, as a multiple of what the server took at its fastest so far. */
 const PREPARE_MARGIN = 1.4;
 
@@ -30,10 +30,16 @@ interface TargetSummary {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly peakRssBytes: number;
-  readonly throughputVsBare: number;
-  /** The median of each round's ratio to bare (runs of one round are close in time: a check on drift). */
-  readonly throughputVsBarePerRound: number;
-  readonly p99VsBare: number;
+  readonly vsBare: Ratios;
+  readonly vsCeiling: Ratios;
+}
+
+/** A target's figures divided by those of a reference target on the same adapter (NaN without it). */
+interface Ratios {
+  readonly throughput: number;
+  /** The median of each round's own ratio (the targets of one round run close in time: a check on drift). */
+  readonly throughputPerRound: number;
+  readonly p99: number;
 }
 
 async function main(): Promise<void> {
@@ -46,9 +52,11 @@ async function main(): Promise<void> {
   const adapters = listOption(options, 'adapters', ADAPTERS);
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 
+  const redisUrl = options.get('redis-url');
   const storeCapacity = defaultStoreCapacity();
   const machine = describeMachine();
   const pinning = pinLoadGenerator();
+  const needsRedis = targets.some((target) => traitsOf(target).needsRedis);
   const events = new SignedEventSource();
   console.log(`Machine: ${machineLine(machine)}`);
   console.log(`Command: ${command}`);
@@ -57,11 +65,15 @@ async function main(): Promise<void> {
       `${rounds} rounds x ${durationSeconds} s per target after a ${warmupSeconds} s warm-up (module: and ${storeCapacity} events, to fill its store); ` +
       (pinning.serverCore === undefined ? 'NOT pinned (no taskset or one core)' : `servers on core ${pinning.serverCore}, load on core ${pinning.loadCore}`),
   );
+  if (needsRedis) console.log(`Redis: ${redisUrl ?? `a redis-server of the benchmark's own${pinning.loadCore === undefined ? '' : `, on core ${pinning.loadCore}`}`}`);
 
   const servers: ServerProcess[] = [];
+  let redis: BenchRedisServer | undefined;
   try {
+    if (needsRedis && redisUrl === undefined) redis = await BenchRedisServer.start(pinning);
+    const env = { [REDIS_URL_ENV]: redisUrl ?? redis?.url ?? '' };
     for (const adapter of adapters) {
-      for (const target of targets) servers.push(await ServerProcess.start(target, adapter, pinning));
+      for (const target of targets) servers.push(await ServerProcess.start(target, adapter, pinning, env));
     }
     for (const server of servers) await checkAnswers(server, events);
 
@@ -79,7 +91,7 @@ async function main(): Promise<void> {
       process.stdout.write(`warm-up ${server.name}… `);
       await measure(server, warmupSeconds / 2);
       // The module is measured in its steady state: a deduplication store already full, evicting.
-      const warm = await measure(server, warmupSeconds / 2, runsTheModule(server.target) ? storeCapacity : undefined);
+      const warm = await measure(server, warmupSeconds / 2, traitsOf(server.target).fillsMemoryStore ? storeCapacity : undefined);
       process.stdout.write(`${Math.round(warm.requestsPerSecond)} req/s\n`);
     }
 
@@ -118,10 +130,11 @@ async function main(): Promise<void> {
     console.log(`\nResults: ${file}`);
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
+    await redis?.stop();
   }
 }
 
-/** One signed event must be answered 200 by every target, and a repeat of it as a duplicate by the module. */
+/** One signed event must be answered 200 by every target, and a repeat of it as a duplicate by the module's. */
 async function checkAnswers(server: ServerProcess, events: SignedEventSource): Promise<void> {
   const { body, headers } = events.next();
   const post = async (): Promise<{ status: number; answer: unknown }> => {
@@ -130,7 +143,7 @@ async function checkAnswers(server: ServerProcess, events: SignedEventSource): P
   };
   const first = await post();
   if (first.status !== 200) throw new Error(`${server.name} answered ${first.status} ${JSON.stringify(first.answer)} to a valid event`);
-  if (runsTheModule(server.target)) {
+  if (traitsOf(server.target).deduplicates) {
     const again = await post();
     if ((again.answer as { duplicate?: boolean }).duplicate !== true) throw new Error(`${server.name} did not recognise a duplicate`);
   }
@@ -147,88 +160,103 @@ function summarise(servers: readonly ServerProcess[], results: ReadonlyMap<Serve
       p99Ms: median(rounds.map((round) => round.p99Ms)),
     };
   });
-  return medians.map(({ server, ...measured }) => {
-    const bare = medians.find((other) => other.server.adapter === server.adapter && other.server.target === 'bare');
+  type Measured = (typeof medians)[number];
+  const ratios = (measured: Measured, reference: TargetName): Ratios => {
+    const other = medians.find((candidate) => candidate.server.adapter === measured.server.adapter && candidate.server.target === reference);
+    if (other === undefined) return { throughput: Number.NaN, throughputPerRound: Number.NaN, p99: Number.NaN };
     return {
-      adapter: server.adapter,
-      target: server.target,
-      ...measured,
-      peakRssBytes: server.peakRssBytes(),
-      throughputVsBare: bare ? measured.requestsPerSecond / bare.requestsPerSecond : Number.NaN,
-      throughputVsBarePerRound: bare ? median(measured.rounds.map((round, index) => round.requestsPerSecond / bare.rounds[index]!.requestsPerSecond)) : Number.NaN,
-      p99VsBare: bare ? measured.p99Ms / bare.p99Ms : Number.NaN,
+      throughput: measured.requestsPerSecond / other.requestsPerSecond,
+      throughputPerRound: median(measured.rounds.map((round, index) => round.requestsPerSecond / other.rounds[index]!.requestsPerSecond)),
+      p99: measured.p99Ms / other.p99Ms,
     };
-  });
+  };
+  return medians.map((measured) => ({
+    adapter: measured.server.adapter,
+    target: measured.server.target,
+    rounds: measured.rounds,
+    requestsPerSecond: measured.requestsPerSecond,
+    p50Ms: measured.p50Ms,
+    p99Ms: measured.p99Ms,
+    peakRssBytes: measured.server.peakRssBytes(),
+    vsBare: ratios(measured, BASELINE),
+    vsCeiling: ratios(measured, CEILING),
+  }));
 }
 
+const fixed = (value: number, digits: number): string => (Number.isNaN(value) ? '–' : value.toFixed(digits));
+
 function formatTable(summaries: readonly TargetSummary[]): string {
-  const fixed = (value: number, digits: number): string => (Number.isNaN(value) ? '–' : value.toFixed(digits));
   return table(
-    ['adapter', 'target', 'req/s', 'x bare', 'spread (min-max req/s)', 'p50 ms', 'p99 ms', 'p99 x bare', 'peak RSS MB', 'SPEC §5 goal (module)'],
+    [
+      'adapter',
+      'target',
+      'req/s',
+      `x ${BASELINE}`,
+      `x ${CEILING}`,
+      'spread (min-max req/s)',
+      'p50 ms',
+      'p99 ms',
+      `p99 x ${BASELINE}`,
+      `p99 x ${CEILING}`,
+      'peak RSS MB',
+      `SPEC §5 goal (x ${CEILING})`,
+    ],
     summaries.map((summary) => {
       const perRound = summary.rounds.map((round) => round.requestsPerSecond);
+      const goal = traitsOf(summary.target).goal;
       return [
         summary.adapter,
         summary.target,
         String(Math.round(summary.requestsPerSecond)),
-        fixed(summary.throughputVsBare, 2),
+        fixed(summary.vsBare.throughput, 2),
+        fixed(summary.vsCeiling.throughput, 2),
         `${Math.round(Math.min(...perRound))}-${Math.round(Math.max(...perRound))}`,
         fixed(summary.p50Ms, 2),
         fixed(summary.p99Ms, 2),
-        fixed(summary.p99VsBare, 2),
+        fixed(summary.vsBare.p99, 2),
+        fixed(summary.vsCeiling.p99, 2),
         fixed(megabytes(summary.peakRssBytes), 0),
-        summary.target === 'module' ? `>= ${THROUGHPUT_GOAL[summary.adapter].toFixed(2)}x bare, p99 <= ${P99_GOAL.toFixed(2)}x` : '',
+        goal ? `>= ${goal.throughput.toFixed(2)}x, p99 <= ${goal.p99.toFixed(2)}x` : '',
       ];
     }),
   );
 }
 
-/** SPEC §5: OpenTelemetry with an SDK exporting costs <= 5 % of `module`; the API alone, nothing measurable. */
-const OTEL_SDK_GOAL = 0.95;
+/** One line per target with a goal: met or not, against hmac-guard, with bare for scale; then targets compared with another. */
+function goalLines(summaries: readonly TargetSummary[]): string[] {
+  return [...ceilingGoalLines(summaries), ...comparisonLines(summaries)];
+}
 
-function openTelemetryLines(summaries: readonly TargetSummary[]): string[] {
+const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
+
+function ceilingGoalLines(summaries: readonly TargetSummary[]): string[] {
   return summaries.flatMap((summary) => {
-    if (summary.target !== 'module-otel-api' && summary.target !== 'module-otel-sdk') return [];
-    const plain = summaries.find((other) => other.adapter === summary.adapter && other.target === 'module');
-    if (!plain) return [];
-    const ratio = summary.requestsPerSecond / plain.requestsPerSecond;
-    const perRound = median(summary.rounds.map((round, index) => round.requestsPerSecond / plain.rounds[index]!.requestsPerSecond));
-    const p99 = summary.p99Ms / plain.p99Ms;
-    const goal =
-      summary.target === 'module-otel-sdk'
-        ? `goal >= ${OTEL_SDK_GOAL.toFixed(2)}x: ${ratio >= OTEL_SDK_GOAL ? 'MET' : 'NOT MET'}`
-        : 'goal: nothing measurable (within the rounds\' spread)';
+    const goal = traitsOf(summary.target).goal;
+    if (goal === undefined || Number.isNaN(summary.vsCeiling.throughput)) return [];
+    const { throughput, throughputPerRound, p99 } = summary.vsCeiling;
     return [
-      `${summary.adapter}: ${summary.target} ${ratio.toFixed(3)}x module throughput (median of the rounds' own ratios: ${perRound.toFixed(3)}x), ` +
-        `p99 ${p99.toFixed(2)}x module; ${goal}`,
+      `${summary.adapter}: ${summary.target} ${throughput.toFixed(2)}x ${CEILING} throughput (goal >= ${goal.throughput.toFixed(2)}x): ${verdict(throughput >= goal.throughput)} ` +
+        `(median of the rounds' own ratios: ${throughputPerRound.toFixed(2)}x); p99 ${p99.toFixed(2)}x ${CEILING} (goal <= ${goal.p99.toFixed(2)}x): ${verdict(p99 <= goal.p99)}; ` +
+        `${fixed(summary.vsBare.throughput, 2)}x ${BASELINE}`,
     ];
   });
 }
 
-function goalLines(summaries: readonly TargetSummary[]): string[] {
-  return [...moduleGoalLines(summaries), ...openTelemetryLines(summaries)];
-}
-
-function moduleGoalLines(summaries: readonly TargetSummary[]): string[] {
-  return summaries
-    .filter((summary) => summary.target === 'module' && !Number.isNaN(summary.throughputVsBare))
-    .flatMap((summary) => {
-      const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
-      const goal = THROUGHPUT_GOAL[summary.adapter];
-      const guarded = summaries.find((other) => other.adapter === summary.adapter && other.target === 'hmac-guard');
-      const ceiling = guarded
-        ? [
-            `${summary.adapter}: the signature check alone (hmac-guard) ${guarded.throughputVsBare.toFixed(2)}x bare; ` +
-              `module ${(summary.requestsPerSecond / guarded.requestsPerSecond).toFixed(2)}x hmac-guard`,
-          ]
-        : [];
-      return [
-        ...ceiling,
-        `${summary.adapter}: module ${summary.throughputVsBare.toFixed(2)}x bare throughput (goal >= ${goal.toFixed(2)}x): ${verdict(summary.throughputVsBare >= goal)} ` +
-          `(median of the rounds' own ratios: ${summary.throughputVsBarePerRound.toFixed(2)}x); ` +
-          `p99 ${summary.p99VsBare.toFixed(2)}x bare (goal <= ${P99_GOAL.toFixed(2)}x): ${verdict(summary.p99VsBare <= P99_GOAL)}`,
-      ];
-    });
+/** SPEC §5 on OpenTelemetry: with an SDK exporting it costs <= 5 % of `module`; the API alone, nothing measurable. */
+function comparisonLines(summaries: readonly TargetSummary[]): string[] {
+  return summaries.flatMap((summary) => {
+    const comparedWith = traitsOf(summary.target).comparedWith;
+    const plain = comparedWith && summaries.find((other) => other.adapter === summary.adapter && other.target === comparedWith.target);
+    if (!comparedWith || !plain) return [];
+    const ratio = summary.requestsPerSecond / plain.requestsPerSecond;
+    const perRound = median(summary.rounds.map((round, index) => round.requestsPerSecond / plain.rounds[index]!.requestsPerSecond));
+    const p99 = summary.p99Ms / plain.p99Ms;
+    const goal = comparedWith.goal === undefined ? `goal: ${comparedWith.note}` : `goal ${comparedWith.note}: ${verdict(ratio >= comparedWith.goal)}`;
+    return [
+      `${summary.adapter}: ${summary.target} ${ratio.toFixed(3)}x ${plain.target} throughput (median of the rounds' own ratios: ${perRound.toFixed(3)}x), ` +
+        `p99 ${p99.toFixed(2)}x ${plain.target}; ${goal}`,
+    ];
+  });
 }
 
 main().catch((error: unknown) => {

@@ -12,6 +12,8 @@ export interface LoadOptions {
   readonly amount?: number;
   /** How many events to sign before the clock starts (see `SignedEventSource.prepare`). */
   readonly prepare?: number;
+  /** How long a request may take before it counts as failed. @default 10 */
+  readonly timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -36,6 +38,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         url: `http://127.0.0.1:${options.port}`,
         connections: options.connections,
         pipelining: 1,
+        timeout: options.timeoutSeconds ?? 10,
         ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
         requests: [
           {

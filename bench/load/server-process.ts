@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -36,14 +36,19 @@ export class ServerProcess {
     private readonly lines: Interface,
   ) {}
 
-  static start(target: TargetName, adapter: AdapterName, pinning: CpuPinning, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-    const node = [process.execPath, SERVER_SCRIPT, target, adapter];
+  /**
+   * @param wrapper a command the server runs under (e.g. valgrind), which must run node in its own
+   * process, as `taskset` and valgrind do, so the child's pid stays the server's.
+   */
+  static start(target: TargetName, adapter: AdapterName, pinning: CpuPinning, env: NodeJS.ProcessEnv = {}, wrapper: readonly string[] = []): Promise<ServerProcess> {
+    const node = [...wrapper, process.execPath, SERVER_SCRIPT, target, adapter];
     // taskset execs node in place, so the child's pid is the server's.
     const [command, ...args] = pinning.serverCore === undefined ? node : ['taskset', '-c', String(pinning.serverCore), ...node];
     const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const lines = createInterface({ input: child.stdout! });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${target}/${adapter} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const startTimeoutMs = wrapper.length === 0 ? START_TIMEOUT_MS : START_TIMEOUT_MS * 10;
+      const timer = setTimeout(() => fail(new Error(`${target}/${adapter} did not start within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
       const fail = (error: Error): void => {
         clearTimeout(timer);
         child.kill('SIGKILL');
@@ -76,6 +81,10 @@ export class ServerProcess {
     });
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   get name(): string {
     return `${this.target}/${this.adapter}`;
   }
@@ -87,6 +96,23 @@ export class ServerProcess {
 
   rssBytes(): number {
     return this.procStatus('VmRSS');
+  }
+
+  /**
+   * CPU time the server has used so far, every thread of it (JavaScript, GC helpers, libuv's pool), in
+   * nanoseconds, from the scheduler's own accounting. Unlike throughput it hardly depends on what else
+   * the machine runs: time the server waits for a core is not counted.
+   */
+  cpuNanoseconds(): number {
+    let total = 0;
+    for (const thread of readdirSync(`/proc/${this.child.pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${this.child.pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+    return total;
   }
 
   /** Stops the server: SIGINT closes the Nest app, then the process exits. */
