@@ -1,0 +1,167 @@
+import { parseArgs } from 'node:util';
+import type { KeplarsDeadLetter, KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
+
+/** Where the command prints: stdout and stderr in the command, a buffer in tests. */
+export interface CommandOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Exit codes: 0 done, 1 it could not be done (no such dead letter, Redis unreachable), 2 bad usage. */
+export const DEAD_LETTERS_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export const REDIS_VARIABLES = ['KEPLARS_QUEUE_REDIS_URL', 'REDIS_URL'] as const;
+
+export const DEAD_LETTERS_USAGE = `Usage: keplars-webhook dead-letters <command> [options]
+
+Looks after queue mode's dead letters: deliveries whose handlers failed on every attempt, and signed
+bodies the module could not read. A replay runs only the handlers that never succeeded.
+
+Commands:
+  list                 the dead letters, newest first (--limit N, default 50; --offset N)
+  show ID              one dead letter: why, each handler's last error, the body and headers
+  replay ID... | --all queue them again, attempts counted from zero
+  discard ID...        delete them for good
+
+Options:
+  --redis URL          the queue's Redis (default: $${REDIS_VARIABLES[0]}, else $${REDIS_VARIABLES[1]})
+  --prefix PREFIX      the queue's key prefix, as in the module's queue.prefix (default: bull)
+  --json               print JSON instead of text
+  -h, --help           show this help
+
+Examples:
+  keplars-webhook dead-letters list --redis redis://localhost:6379
+  keplars-webhook dead-letters show evt_123
+  keplars-webhook dead-letters replay --all`;
+
+export interface DeadLettersCommand {
+  readonly command: 'list' | 'show' | 'replay' | 'discard';
+  readonly ids: readonly string[];
+  readonly all: boolean;
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly json: boolean;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export type ParsedDeadLettersArgs = { kind: 'run'; command: DeadLettersCommand } | { kind: 'help' } | { kind: 'usage-error'; message: string };
+
+/** Reads `keplars-webhook dead-letters …`'s arguments (after `dead-letters`). Pure. */
+export function parseDeadLettersArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedDeadLettersArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        redis: { type: 'string' },
+        prefix: { type: 'string' },
+        json: { type: 'boolean' },
+        all: { type: 'boolean' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  const [command, ...ids] = positionals;
+  if (command === undefined) return usage('Name a command: list, show, replay or discard.');
+  if (command !== 'list' && command !== 'show' && command !== 'replay' && command !== 'discard') {
+    return usage(`Unknown command "${command}": use list, show, replay or discard.`);
+  }
+  if (command === 'show' && ids.length !== 1) return usage('show takes one dead letter id (see list).');
+  if (command === 'replay' && (ids.length === 0) === !values.all) return usage('replay takes dead letter ids, or --all (not both).');
+  if (command === 'discard' && ids.length === 0) return usage('discard takes one or more dead letter ids (see list).');
+  if (command === 'list' && ids.length > 0) return usage('list takes no ids.');
+  const redisUrl = values.redis ?? env[REDIS_VARIABLES[0]] ?? env[REDIS_VARIABLES[1]];
+  if (!redisUrl) return usage(`No Redis to look in: pass --redis redis://host:6379, or set ${REDIS_VARIABLES.join(' or ')}.`);
+  if (!/^rediss?:\/\//.test(redisUrl)) return usage('--redis must be a URL such as redis://localhost:6379.');
+  const limit = wholeNumber(values.limit, 50);
+  const offset = wholeNumber(values.offset, 0);
+  if (limit === undefined || limit === 0) return usage('--limit must be a whole number above 0.');
+  if (offset === undefined) return usage('--offset must be a whole number.');
+  return {
+    kind: 'run',
+    command: { command, ids, all: values.all === true, redisUrl, prefix: values.prefix ?? 'bull', json: values.json === true, limit, offset },
+  };
+}
+
+/** Carries out a parsed command against the dead letters; returns the exit code. */
+export async function runDeadLettersCommand(command: DeadLettersCommand, deadLetters: KeplarsDeadLetters, output: CommandOutput): Promise<number> {
+  const print = (value: unknown, text: string) => output.out(command.json ? JSON.stringify(value, null, 2) : text);
+  switch (command.command) {
+    case 'list': {
+      const [letters, total] = await Promise.all([deadLetters.list({ limit: command.limit, offset: command.offset }), deadLetters.count()]);
+      print(letters, letters.length === 0 ? 'No dead letters.' : [`${total} dead letter(s)${total > letters.length ? `, showing ${letters.length}` : ''}:`, ...letters.map(line)].join('\n'));
+      return DEAD_LETTERS_EXIT.ok;
+    }
+    case 'show': {
+      const letter = await deadLetters.show(command.ids[0]!);
+      if (!letter) return missing(output, command.ids);
+      print(letter, describe(letter));
+      return DEAD_LETTERS_EXIT.ok;
+    }
+    case 'replay': {
+      if (command.all) {
+        const replayed = await deadLetters.replayAll();
+        print({ replayed }, `Replayed ${replayed} dead letter(s).`);
+        return DEAD_LETTERS_EXIT.ok;
+      }
+      return each(command, output, (id) => deadLetters.replay(id), 'Replayed');
+    }
+    case 'discard':
+      return each(command, output, (id) => deadLetters.discard(id), 'Discarded');
+  }
+}
+
+async function each(command: DeadLettersCommand, output: CommandOutput, act: (id: string) => Promise<boolean>, done: string): Promise<number> {
+  const absent: string[] = [];
+  const acted: string[] = [];
+  for (const id of command.ids) ((await act(id)) ? acted : absent).push(id);
+  if (acted.length > 0) output.out(command.json ? JSON.stringify({ [done.toLowerCase()]: acted }) : `${done} ${acted.join(', ')}.`);
+  return absent.length > 0 ? missing(output, absent) : DEAD_LETTERS_EXIT.ok;
+}
+
+function missing(output: CommandOutput, ids: readonly string[]): number {
+  output.err(`No dead letter ${ids.join(', ')} (already replayed or discarded? see: keplars-webhook dead-letters list).`);
+  return DEAD_LETTERS_EXIT.failed;
+}
+
+function line(letter: KeplarsDeadLetter): string {
+  const when = (letter.failedAt ?? letter.receivedAt).toISOString();
+  return `  ${letter.id}  ${letter.kind}  ${letter.type ?? '-'}  ${letter.attempts} attempt(s)  ${when}  ${truncate(letter.reason, 120)}`;
+}
+
+function describe(letter: Awaited<ReturnType<KeplarsDeadLetters['show']>> & object): string {
+  return [
+    `Dead letter ${letter.id} (${letter.kind})`,
+    `  event:      ${letter.type ?? '-'} ${letter.eventId ?? ''}`,
+    `  received:   ${letter.receivedAt.toISOString()}`,
+    `  failed:     ${letter.failedAt?.toISOString() ?? '-'} after ${letter.attempts} attempt(s)`,
+    `  reason:     ${letter.reason}`,
+    ...letter.failures.map((failure) => `  failed:     ${failure.handler} (attempt ${failure.attempt}): ${failure.error}`),
+    `  succeeded:  ${letter.succeeded.length ? letter.succeeded.join(', ') : 'none'} (not run again by a replay)`,
+    `  headers:    ${JSON.stringify(letter.headers)}`,
+    `  body (${letter.bodyEncoding}):`,
+    letter.body,
+  ].join('\n');
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+function wholeNumber(value: string | undefined, fallback: number): number | undefined {
+  if (value === undefined) return fallback;
+  return /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function usage(message: string): ParsedDeadLettersArgs {
+  return { kind: 'usage-error', message: `${message}\nRun keplars-webhook dead-letters --help for the commands and options.` };
+}

@@ -1,0 +1,143 @@
+import { Injectable, type INestApplication } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { KeplarsDeadLetters, KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent } from 'nestjs-keplars-webhook';
+import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
+import { runKeplarsWebhookCli } from '../../libs/keplars-webhook/src/cli/run-keplars-webhook.js';
+import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
+import { waitFor } from '../support/wait-for.js';
+import { createWebhookApp } from '../support/webhook-app.js';
+
+// `keplars-webhook dead-letters list|show|replay|discard`, as an operator runs it against the queue
+// of a running app (real Redis, real BullMQ), reading the Redis URL from a flag or the environment.
+const SECRET = 'whsec_dead_letters_cli';
+
+@Injectable()
+class BillingHandlers {
+  broken = true;
+  readonly charged = new Map<string, number>();
+  readonly audited = new Map<string, number>();
+
+  @OnKeplarsEvent('email.bounced')
+  chargeBack(event: KeplarsEvent): void {
+    if (this.broken) throw new Error('billing API answered 502');
+    this.charged.set(event.id, (this.charged.get(event.id) ?? 0) + 1);
+  }
+
+  @OnKeplarsEvent('*')
+  audit(event: KeplarsEvent): void {
+    this.audited.set(event.id, (this.audited.get(event.id) ?? 0) + 1);
+  }
+}
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+describe('keplars-webhook dead-letters', () => {
+  const prefix = uniqueKeyPrefix('dead-letters-cli').slice(0, -1);
+  let app: INestApplication;
+  let handlers: BillingHandlers;
+  let redis: Redis;
+
+  async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runKeplarsWebhookCli(argv, env, { out: (text) => out.push(text), err: (text) => err.push(text) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+  const deadLetters = (...args: string[]) => cli(['dead-letters', ...args, '--prefix', prefix], { KEPLARS_QUEUE_REDIS_URL: REDIS_URL });
+
+  async function deadLetterOf(type: string): Promise<string> {
+    const payload = buildKeplarsPayload(type);
+    expect((await postKeplarsEvent(app, payload, { secret: SECRET })).status).toBe(200);
+    const id = String(payload.id);
+    await waitFor(async () => (await app.get(KeplarsDeadLetters).show(id)) !== undefined, `${id} to become a dead letter`);
+    return id;
+  }
+
+  beforeAll(async () => {
+    redis = connectRedis();
+    app = await createWebhookApp({
+      adapter: 'express',
+      imports: [
+        KeplarsWebhookModule.forRoot({
+          secret: SECRET,
+          queue: { redis: REDIS_URL, prefix, attempts: 2, backoff: { delaySeconds: 0.05 } },
+          deduplication: { store: { redis: REDIS_URL, keyPrefix: `${prefix}:dedup:` } },
+        }),
+      ],
+      providers: [BillingHandlers],
+    });
+    handlers = app.get(BillingHandlers);
+  });
+  afterAll(async () => {
+    await app.close();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  });
+
+  it('lists, shows, replays (only the handler that failed) and discards dead letters', async () => {
+    const first = await deadLetterOf('email.bounced');
+    const second = await deadLetterOf('email.bounced');
+
+    const listed = await deadLetters('list');
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/^2 dead letter\(s\):/);
+    expect(listed.out).toContain(`${first}  handlers-failed  email.bounced  2 attempt(s)`);
+    expect(listed.out).toContain('BillingHandlers.chargeBack: Error: billing API answered 502');
+
+    const shown = await deadLetters('show', first);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('failed:     BillingHandlers.chargeBack (attempt 2): Error: billing API answered 502');
+    expect(shown.out).toContain('succeeded:  BillingHandlers.audit (not run again by a replay)');
+    expect(shown.out).toContain(`"id":"${first}"`); // the body as received
+    const json = JSON.parse((await deadLetters('show', first, '--json')).out);
+    expect(json).toMatchObject({ id: first, kind: 'handlers-failed', attempts: 2, succeeded: ['BillingHandlers.audit'] });
+
+    handlers.broken = false; // the billing API is back
+    const replayed = await deadLetters('replay', first);
+    expect(replayed).toEqual({ code: 0, out: `Replayed ${first}.`, err: '' });
+    await waitFor(() => handlers.charged.get(first) === 1, 'the replayed event to be charged');
+    expect(handlers.audited.get(first)).toBe(1);
+
+    const discarded = await deadLetters('discard', second);
+    expect(discarded.out).toBe(`Discarded ${second}.`);
+    expect((await deadLetters('list')).out).toBe('No dead letters.');
+    expect(handlers.charged.get(second)).toBeUndefined();
+
+    const again = await deadLetters('replay', first);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(`No dead letter ${first} (already replayed or discarded?`);
+  });
+
+  it('replays every dead letter with --all', async () => {
+    handlers.broken = true;
+    const ids = [await deadLetterOf('email.bounced'), await deadLetterOf('email.bounced')];
+    handlers.broken = false;
+    expect((await deadLetters('replay', '--all')).out).toBe('Replayed 2 dead letter(s).');
+    await waitFor(() => ids.every((id) => handlers.charged.get(id) === 1), 'both to be charged');
+    expect(ids.map((id) => handlers.audited.get(id))).toEqual([1, 1]);
+  });
+
+  it.each([
+    [['dead-letters', 'list'], {}, /No Redis to look in: pass --redis redis:\/\/host:6379, or set KEPLARS_QUEUE_REDIS_URL or REDIS_URL/],
+    [['dead-letters', 'list', '--redis', 'localhost:6379'], {}, /--redis must be a URL such as redis:\/\/localhost:6379/],
+    [['dead-letters', 'replay'], { REDIS_URL }, /replay takes dead letter ids, or --all/],
+    [['dead-letters', 'show'], { REDIS_URL }, /show takes one dead letter id/],
+    [['dead-letters', 'purge'], { REDIS_URL }, /Unknown command "purge": use list, show, replay or discard/],
+    [['dead-letter', 'list'], { REDIS_URL }, /Unknown command "dead-letter"/],
+  ])('refuses %j with exit code 2 and says what to do', async (argv, env, message) => {
+    const run = await cli(argv, env);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(message);
+  });
+
+  it('says so, with exit code 1 and without the password, when Redis cannot be reached', async () => {
+    const run = await cli(['dead-letters', 'list', '--redis', 'redis://:hunter2@127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/^Could not reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(prefix "bull"\)/);
+    expect(run.err).not.toContain('hunter2');
+  });
+});
