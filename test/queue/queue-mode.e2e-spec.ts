@@ -254,4 +254,21 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     expect(receiverHandlers.attempts.size).toBe(0);
     expect((await deliver(worker, payload)).status).toBe(404);
   });
+
+  it('starts while Redis is down (503 meanwhile), and queues and handles deliveries once it is up', async () => {
+    const server = await OwnRedisServer.start();
+    await server.stop();
+    try {
+      const [app, handlers] = await start(UnreliableHandlers, { redis: server.url, operationTimeoutMs: 500 });
+      const payload = buildKeplarsPayload('email.opened');
+      expect((await deliver(app, payload)).status).toBe(503);
+      await server.start();
+      await waitFor(async () => (await deliver(app, payload)).status === 200, 'a retry to be accepted once Redis is up', 20_000);
+      await waitFor(() => handlers.successes.get(String(payload.id)) === 1, 'the event to be handled', 20_000);
+      expect(handlers.neighbour.get(String(payload.id))).toBe(1);
+    } finally {
+      await Promise.all(apps.splice(0).map((app) => app.close()));
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -42,9 +42,19 @@ export class KeplarsQueueRuntime {
     return new KeplarsQueueRuntime(options, bullmq, queue, connection, logger);
   }
 
+  /**
+   * Starts the worker once its connection is up: a BullMQ worker created while Redis is away never
+   * starts taking jobs, so an app booted during a Redis outage waits for Redis, then works.
+   */
   async startWorker(parts: Omit<QueueWorkerParts, 'bullmq' | 'connection' | 'options' | 'logger'>): Promise<void> {
-    this.workerConnection = await openQueueConnection(this.options.redis, 'worker', this.logger);
-    this.worker = startQueueWorker({ ...parts, bullmq: this.bullmq, connection: this.workerConnection, options: this.options, logger: this.logger });
+    const connection = await openQueueConnection(this.options.redis, 'worker', this.logger);
+    this.workerConnection = connection;
+    const start = () => {
+      if (this.workerConnection !== connection || this.worker) return; // closed meanwhile, or started
+      this.worker = startQueueWorker({ ...parts, bullmq: this.bullmq, connection, options: this.options, logger: this.logger });
+    };
+    if (connection.status === 'ready') start();
+    else connection.once('ready', start);
   }
 
   /** Lets the deliveries being handled finish, and takes no more. */
@@ -55,7 +65,9 @@ export class KeplarsQueueRuntime {
 
   async close(): Promise<void> {
     await this.stopWorker();
+    const workerConnection = this.workerConnection;
+    this.workerConnection = undefined;
     await this.queue.close().catch(() => undefined);
-    await Promise.all([this.connection, this.workerConnection].map((client) => client && closeQueueConnection(client)));
+    await Promise.all([this.connection, workerConnection].map((client) => client && closeQueueConnection(client)));
   }
 }
