@@ -1,6 +1,7 @@
 import { Injectable, type INestApplication, type Type } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { KeplarsDeadLetters, KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent, type KeplarsQueueOptions } from 'nestjs-keplars-webhook';
+import type { Queue } from 'bullmq';
+import { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, KeplarsDeadLetters, KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent, type KeplarsQueueOptions } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { CapturedLogs } from '../support/captured-logs.js';
 import { connectRedis, deleteKeys, OwnRedisServer, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
@@ -243,6 +244,41 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     expect(await deadLetters.discard(letter!.id)).toBe(true);
     expect(await deadLetters.show(letter!.id)).toBeUndefined();
     expect(await deadLetters.replay('no-such-letter')).toBe(false);
+  });
+
+  it.each([
+    ['a list', '[{"type":"email.opened"}]', 'the body must be a JSON object'],
+    ['no type', '{"id":"evt_no_type","data":{"email_id":"em_1"}}', 'type'],
+    ['failing validation', '{"type":"email.opened","id":"evt_bad","data":{"email_id":42}}', 'data.email_id must be a string'],
+  ])('keeps a signed body with %s as an unreadable dead letter, answered 200', async (_, body, reason) => {
+    const [app, handlers] = await start(UnreliableHandlers);
+    const deadLetters = app.get(KeplarsDeadLetters);
+    const response = await deliver(app, body);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, quarantined: true });
+    await waitFor(async () => (await deadLetters.list()).some((letter) => letter.kind === 'unreadable' && letter.reason.includes(reason)), 'the quarantined delivery');
+    const letter = (await deadLetters.list()).find((entry) => entry.reason.includes(reason))!;
+    expect((await deadLetters.show(letter.id))!.body).toBe(body);
+    expect(handlers.neighbour.size).toBe(0);
+    await deadLetters.discard(letter.id);
+  });
+
+  it('leaves a body that is not JSON at all to the framework\'s parser (400), as in inline mode: nothing is queued', async () => {
+    const [app] = await start(UnreliableHandlers);
+    const response = await deliver(app, '{"type": "email.opened",');
+    expect(response.status).toBe(400);
+    expect(await app.get(KeplarsDeadLetters).count()).toBe(0);
+  });
+
+  it('refuses an unsigned or wrongly signed request (401) and writes nothing to the queue', async () => {
+    const [app] = await start(UnreliableHandlers);
+    const queue = app.get<Queue>(KEPLARS_QUEUE); // the BullMQ queue, injectable by its @nestjs/bullmq-style token
+    expect(queue.name).toBe(KEPLARS_QUEUE_NAME);
+    const before = await queue.getJobCounts();
+    for (const signature of [false as const, 'sha256=00', `sha256=${'ab'.repeat(32)}`]) {
+      expect((await postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret: SECRET, signature })).status).toBe(401);
+    }
+    expect(await queue.getJobCounts()).toEqual(before);
   });
 
   it('in the receive role, queues deliveries and runs no handler; in the process role, mounts no route and handles them', async () => {
