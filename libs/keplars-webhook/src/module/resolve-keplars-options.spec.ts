@@ -39,6 +39,18 @@ describe('resolveKeplarsOptions', () => {
     expect(resolved.deduplication?.store).toEqual({ kind: 'redis', options: { redis: 'redis://localhost:6379' } });
   });
 
+  it('retries over about a day by default: every wait shorter than the dedup window', () => {
+    const { attempts, backoff } = resolveKeplarsOptions({ secret: 's', queue: { redis: 'redis://r' } }).queue!;
+    // BullMQ's exponential backoff: retry n waits delay × 2^(n-1), less up to `jitter` of it at random.
+    const waits = Array.from({ length: attempts - 1 }, (_, i) => backoff.delayMs * 2 ** i);
+    const hours = (ms: number) => ms / 3_600_000;
+    const longest = waits.reduce((sum, wait) => sum + wait, 0);
+    expect(hours(longest)).toBeGreaterThan(24);
+    expect(hours(longest * (1 - backoff.jitter))).toBeGreaterThan(12);
+    expect(hours(longest * (1 - backoff.jitter / 2))).toBeCloseTo(25.6, 1);
+    expect(Math.max(...waits)).toBeLessThan(86_400_000);
+  });
+
   it('accepts a list of secrets, the timestamped scheme and custom headers', () => {
     const resolved = resolveKeplarsOptions({ secret: ['new', 'old'], signatureHeader: 'X-Sig', timestamp: { toleranceSeconds: 60 } });
     expect(resolved).toMatchObject({ secrets: ['new', 'old'], signatureHeader: 'x-sig', timestamp: { header: 'x-keplars-timestamp', toleranceSeconds: 60 } });
