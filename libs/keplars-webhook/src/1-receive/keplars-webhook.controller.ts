@@ -83,14 +83,18 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     }
 
     private async writeDownVerified(request: KeplarsWebhookRequest, queue: KeplarsDeliveryQueue): Promise<KeplarsWebhookAnswer> {
-      const received = recordDelivery(request.rawBody!, request.headers, queue.headerNames);
+      const traceparent = this.telemetry.traceparent(request);
+      const received = { ...recordDelivery(request.rawBody!, request.headers, queue.headerNames), ...(traceparent && { traceparent }) };
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
-        const outcome = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
-        return answerQueueWrite(outcome.kind === 'queue-unavailable' ? outcome : { kind: 'quarantined', messages: validation.messages }, 'a signed webhook the module cannot read', this.logger);
+        const written = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
+        const outcome: QueueWriteOutcome = written.kind === 'queue-unavailable' ? written : { kind: 'quarantined', messages: validation.messages };
+        this.telemetry.written(request, undefined, outcome.kind);
+        return answerQueueWrite(outcome, 'a signed webhook the module cannot read', this.logger);
       }
       const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt)); // 4. normalised (for its id)
       const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(event.id), event.type); // written down
+      this.telemetry.written(request, event, outcome.kind); // (observed)
       return answerQueueWrite(outcome, `${event.type} ${event.id}`, this.logger); // answered
     }
 

@@ -18,6 +18,8 @@ export interface QueuedDelivery {
   readonly eventId?: string;
   readonly type?: string;
   readonly unreadable?: readonly string[];
+  /** The W3C trace context of the request that queued it (with a tracing SDK), so the workers' spans join its trace. */
+  readonly traceparent?: string;
   /** Kept by the workers: handlers that have succeeded for this event, across attempts and replays. */
   readonly succeeded?: readonly string[];
   /** Kept by the workers: each handler that has not succeeded yet, with its last error. */

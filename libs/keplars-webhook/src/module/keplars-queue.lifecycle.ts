@@ -4,6 +4,8 @@ import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
 import { processes } from '../queue/keplars-queue.options.js';
 import type { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
+import { readQueueBacklog } from '../queue/queue-backlog.js';
+import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from './resolve-keplars-options.js';
 
@@ -21,13 +23,17 @@ export class KeplarsQueueLifecycle implements OnApplicationBootstrap, BeforeAppl
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
     private readonly dispatch: KeplarsEventDelivery,
     private readonly registry: KeplarsHandlerRegistry,
+    @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { queue, deduplication } = this.options;
     if (!this.runtime || !queue) return;
+    const runtime = this.runtime;
+    this.telemetry.observeQueue(() => readQueueBacklog(runtime.queue));
     if (processes(queue)) {
       await this.runtime.startWorker({
+        telemetry: this.telemetry,
         dispatch: this.dispatch,
         registry: this.registry,
         store: this.store,

@@ -10,6 +10,7 @@ import { KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
 import { KeplarsDeliveryQueue } from '../queue/keplars-delivery-queue.js';
 import { KEPLARS_QUEUE, receives } from '../queue/keplars-queue.options.js';
 import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
+import { QueueHealthProbe, readQueueBacklog } from '../queue/queue-backlog.js';
 import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
 import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
 import {
@@ -74,7 +75,13 @@ import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptio
     // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), health.
     SignedDeliveryClock,
     { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
-    { provide: KEPLARS_HEALTH_PROBES, useValue: [] },
+    {
+      // Queue mode adds the queue's reachability, backlog and dead letters to the health check.
+      provide: KEPLARS_HEALTH_PROBES,
+      useFactory: (runtime: KeplarsQueueRuntime | undefined) =>
+        runtime ? [new QueueHealthProbe(() => readQueueBacklog(runtime.queue), runtime.options.operationTimeoutMs)] : [],
+      inject: [KEPLARS_QUEUE_RUNTIME],
+    },
     KeplarsHealthIndicator,
     // Queue mode (SPEC §4a): the BullMQ queue and worker, the dead letters; all undefined or idle inline.
     {

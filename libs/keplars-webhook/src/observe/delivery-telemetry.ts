@@ -1,7 +1,17 @@
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import type { DeliveryOutcome } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsEventHandler } from '../6-dispatch/keplars-handler-registry.js';
+import type { QueueBacklog } from '../queue/queue-backlog.js';
 import type { RefusalReason } from './telemetry-names.js';
+
+/** How queue mode's receiving side ended, as the telemetry counts it. */
+export type QueueWriteResult = 'queued' | 'duplicate' | 'quarantined' | 'queue-unavailable';
+
+/** What a worker knows of the queued delivery it runs: the trace it was queued in, and which attempt this is. */
+export interface QueuedAttempt {
+  readonly traceparent?: string;
+  readonly attempt: number;
+}
 
 /** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else {@link NO_TELEMETRY}. */
 export const KEPLARS_TELEMETRY = Symbol('KEPLARS_TELEMETRY');
@@ -21,6 +31,14 @@ export interface DeliveryTelemetry {
   deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;
   /** The handler as it will be called: each run timed, and a child span of its delivery. */
   instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler;
+  /** Queue mode: the request's trace context (W3C `traceparent`), written into the job so its handler spans join the trace. */
+  traceparent(request: object): string | undefined;
+  /** Queue mode: the receiving side wrote the delivery down (or did not), for the event if it could be read. */
+  written(request: object, event: { readonly id: string; readonly type: string } | undefined, result: QueueWriteResult): void;
+  /** Queue mode: a worker's attempt at a queued event; its handler spans are children of this attempt's span. */
+  process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;
+  /** Queue mode: reports the queue's backlog (read when the metrics are collected). */
+  observeQueue(read: () => Promise<QueueBacklog>): void;
 }
 
 /** Without `@opentelemetry/api`: nothing is measured, nothing wrapped, nothing allocated. */
@@ -29,4 +47,8 @@ export const NO_TELEMETRY: DeliveryTelemetry = Object.freeze({
   refused() {},
   deliver: (_request: object, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>) => run(),
   instrumentHandler: (handler: KeplarsEventHandler) => handler,
+  traceparent: () => undefined,
+  written() {},
+  process: (_attempt: QueuedAttempt, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>) => run(),
+  observeQueue() {},
 });

@@ -1,8 +1,9 @@
-import type { Attributes, Context, Counter, Histogram, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Counter, Histogram, Meter, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import type { DeliveryOutcome } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsEventHandler } from '../6-dispatch/keplars-handler-registry.js';
-import type { DeliveryTelemetry } from './delivery-telemetry.js';
+import type { QueueBacklog } from '../queue/queue-backlog.js';
+import type { DeliveryTelemetry, QueuedAttempt, QueueWriteResult } from './delivery-telemetry.js';
 import type { OpenTelemetryApi } from './load-opentelemetry.js';
 import type { SignedDeliveryClock } from './signed-delivery-clock.js';
 import {
@@ -23,8 +24,17 @@ const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {
   'store-unavailable': 'store_unavailable',
 };
 
+const WRITE_NAMES: Record<QueueWriteResult, DeliveryOutcomeName> = {
+  queued: 'queued',
+  duplicate: 'duplicate',
+  quarantined: 'quarantined',
+  'queue-unavailable': 'queue_unavailable',
+};
+
 /** Outcomes that mean the module or the app failed (not the caller): their span's status is ERROR. */
-const FAILED: ReadonlySet<DeliveryOutcomeName> = new Set(['handler_failed', 'store_unavailable', 'internal_error']);
+const FAILED: ReadonlySet<DeliveryOutcomeName> = new Set(['handler_failed', 'store_unavailable', 'queue_unavailable', 'internal_error']);
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Event types come from signed requests, and Keplars may add new ones; still, keep the series bounded. */
 const MAX_EVENT_TYPES = 64;
@@ -53,12 +63,13 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   /** The delivery each event belongs to, so handler spans are its children with or without a context manager. */
   private readonly parents = new WeakMap<KeplarsEvent, Context>();
   private readonly eventTypes = new Set<string>();
+  private readonly meter: Meter;
 
   constructor(
     private readonly api: OpenTelemetryApi,
     clock: SignedDeliveryClock,
   ) {
-    const meter = api.metrics.getMeter(METER_NAME);
+    const meter = (this.meter = api.metrics.getMeter(METER_NAME));
     this.tracer = api.trace.getTracer(METER_NAME);
     this.deliveries = meter.createCounter(METRIC.deliveries, {
       description: 'Requests that reached the Keplars webhook, by outcome (and refusal reason, event type).',
@@ -109,6 +120,72 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     }
     this.finish(request, { [ATTRIBUTE.outcome]: OUTCOME_NAMES[outcome.kind], [ATTRIBUTE.eventType]: eventType });
     return outcome;
+  }
+
+  traceparent(request: object): string | undefined {
+    const context = (request as WatchedRequest)[WATCH]?.span.spanContext();
+    if (context === undefined || !this.api.isSpanContextValid(context)) return undefined; // no tracing SDK: nothing to carry
+    return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  }
+
+  written(request: object, event: { readonly id: string; readonly type: string } | undefined, result: QueueWriteResult): void {
+    const watch = (request as WatchedRequest)[WATCH];
+    const attributes: Attributes = { [ATTRIBUTE.outcome]: WRITE_NAMES[result] };
+    if (event !== undefined) {
+      attributes[ATTRIBUTE.eventType] = this.boundedType(event.type);
+      watch?.span.setAttribute(ATTRIBUTE.eventId, event.id);
+      watch?.span.setAttribute(ATTRIBUTE.eventType, attributes[ATTRIBUTE.eventType] as string);
+    }
+    this.finish(request, attributes);
+  }
+
+  async process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+    const queuedIn = parseTraceparent(attempt.traceparent);
+    const parent = queuedIn === undefined ? this.api.context.active() : this.api.trace.setSpanContext(this.api.ROOT_CONTEXT, queuedIn);
+    const span = this.tracer.startSpan(
+      SPAN.process,
+      {
+        kind: this.api.SpanKind.CONSUMER,
+        attributes: { [ATTRIBUTE.eventId]: event.id, [ATTRIBUTE.eventType]: this.boundedType(event.type), [ATTRIBUTE.attempt]: attempt.attempt },
+      },
+      parent,
+    );
+    const context = this.api.trace.setSpan(parent, span);
+    this.parents.set(event, context);
+    try {
+      const outcome = await this.api.context.with(context, run);
+      const name = OUTCOME_NAMES[outcome.kind];
+      span.setAttribute(ATTRIBUTE.outcome, name);
+      if (FAILED.has(name)) span.setStatus({ code: this.api.SpanStatusCode.ERROR });
+      return outcome;
+    } catch (error) {
+      span.setAttribute(ATTRIBUTE.outcome, 'internal_error');
+      span.setStatus({ code: this.api.SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  observeQueue(read: () => Promise<QueueBacklog>): void {
+    const jobs = this.meter.createObservableGauge(METRIC.queueJobs, { description: 'Queue mode: deliveries in the queue by state.', unit: '{job}' });
+    const oldest = this.meter.createObservableGauge(METRIC.queueOldestWaitingAge, {
+      description: 'Queue mode: how long the oldest waiting delivery has waited.',
+      unit: 's',
+    });
+    this.meter.addBatchObservableCallback(async (result) => {
+      let backlog: QueueBacklog;
+      try {
+        backlog = await read();
+      } catch {
+        return; // Redis away: no reading rather than a wrong one (the health check says why)
+      }
+      result.observe(jobs, backlog.waiting, { [ATTRIBUTE.queueState]: 'waiting' });
+      result.observe(jobs, backlog.active, { [ATTRIBUTE.queueState]: 'active' });
+      result.observe(jobs, backlog.delayed, { [ATTRIBUTE.queueState]: 'delayed' });
+      result.observe(jobs, backlog.deadLetters, { [ATTRIBUTE.queueState]: 'dead_letter' });
+      result.observe(oldest, backlog.oldestWaitingAgeSeconds);
+    }, [jobs, oldest]);
   }
 
   instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler {
@@ -179,6 +256,13 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     this.eventTypes.add(type);
     return type;
   }
+}
+
+/** The span context a W3C `traceparent` names, as a remote parent; `undefined` for anything else. */
+function parseTraceparent(value: string | undefined): SpanContext | undefined {
+  const match = value === undefined ? null : TRACEPARENT.exec(value);
+  if (match === null) return undefined;
+  return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16), isRemote: true };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -13,6 +13,10 @@ export const METRIC = {
   handlerDuration: 'keplars.webhook.handler.duration',
   /** Gauge (s): time since the last correctly signed delivery (since startup, before the first). */
   signedDeliveryAge: 'keplars.webhook.signed_delivery.age',
+  /** Gauge: queue mode's jobs by state (waiting, active, delayed, dead_letter). */
+  queueJobs: 'keplars.webhook.queue.jobs',
+  /** Gauge (s): how long the oldest waiting job has waited. */
+  queueOldestWaitingAge: 'keplars.webhook.queue.oldest_waiting.age',
 } as const;
 
 export const SPAN = {
@@ -20,6 +24,8 @@ export const SPAN = {
   delivery: 'keplars.webhook.delivery',
   /** One per handler run, a child of its delivery; the handler's name follows. */
   handler: 'keplars.webhook.handler',
+  /** Queue mode: one per attempt of a worker at a queued delivery, in the trace of the request that queued it. */
+  process: 'keplars.webhook.process',
 } as const;
 
 export const ATTRIBUTE = {
@@ -30,6 +36,9 @@ export const ATTRIBUTE = {
   eventId: 'keplars.webhook.event.id',
   handler: 'keplars.webhook.handler.name',
   handlerOutcome: 'keplars.webhook.handler.outcome',
+  /** Queue mode: which attempt of the worker this is, from 1. */
+  attempt: 'keplars.webhook.attempt',
+  queueState: 'keplars.webhook.queue.state',
   /** OpenTelemetry's own: the failing error's class name, on a failed handler's span. */
   errorType: 'error.type',
 } as const;
@@ -44,6 +53,7 @@ export type DeliveryOutcomeName =
   | 'store_unavailable'
   | 'queued'
   | 'quarantined'
+  | 'queue_unavailable'
   | 'internal_error';
 
 /** Why the module refused a request (SPEC §3): `keplars.webhook.refusal.reason`. */

@@ -5,6 +5,7 @@ import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
+import type { DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { answerQueuedJob, type QueuedJobResult } from '../7-answer/answer-queued-job.js';
 import type { ResolvedQueueOptions } from './keplars-queue.options.js';
 import { processQueuedDelivery } from './process-queued-delivery.js';
@@ -20,6 +21,7 @@ export interface QueueWorkerParts {
   readonly windowMs: number;
   readonly lockMs: number;
   readonly logger: LoggerService;
+  readonly telemetry: DeliveryTelemetry;
 }
 
 /**
@@ -55,10 +57,11 @@ export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery
 }
 
 async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, QueuedJobResult>, token: string | undefined): Promise<QueuedJobResult> {
-  const { bullmq, options, dispatch, registry, store, logger } = parts;
+  const { bullmq, options, dispatch, registry, store, logger, telemetry } = parts;
   const delivery = job.data;
   await restoreMarks(delivery, store, parts.windowMs);
-  const result = await processQueuedDelivery(delivery, dispatch);
+  const attempt = { traceparent: delivery.traceparent, attempt: job.attemptsMade + 1 };
+  const result = await processQueuedDelivery(delivery, { deliver: (event) => telemetry.process(attempt, event, () => dispatch.deliver(event)) });
   const answer = answerQueuedJob(
     result,
     {

@@ -14,7 +14,7 @@ export type QueuedDeliveryResult =
  * takes after the signature check, from the exact bytes that were signed. The signature was checked
  * when the delivery was received; only verified deliveries are ever written to the queue.
  */
-export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: KeplarsEventDelivery): Promise<QueuedDeliveryResult> {
+export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: Pick<KeplarsEventDelivery, 'deliver'>): Promise<QueuedDeliveryResult> {
   let body: unknown;
   try {
     body = JSON.parse(rawBodyOf(delivery).toString('utf8'));
