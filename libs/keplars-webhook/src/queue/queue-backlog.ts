@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { KeplarsHealthPart, KeplarsHealthProbe, KeplarsHealthThresholds } from '../observe/keplars-health.indicator.js';
 
 /** How far behind the workers are: what the queue's metrics and its health check read. */
@@ -12,8 +11,17 @@ export interface QueueBacklog {
   readonly oldestWaitingAgeSeconds: number;
 }
 
+/**
+ * What {@link readQueueBacklog} needs of a BullMQ `Queue`, spelled out so that this file's types name
+ * nothing of bullmq: its declarations are reachable from the package's, and apps without bullmq compile.
+ */
+export interface BacklogSource {
+  getJobCounts(...types: ('waiting' | 'active' | 'delayed' | 'failed')[]): Promise<Record<string, number>>;
+  getJobs(types: 'waiting'[], start: number, end: number, asc: boolean): Promise<readonly { readonly timestamp: number }[]>;
+}
+
 /** Reads the queue's counts and the age of its oldest waiting job from Redis, in one round of calls. */
-export async function readQueueBacklog(queue: Queue, now = Date.now()): Promise<QueueBacklog> {
+export async function readQueueBacklog(queue: BacklogSource, now = Date.now()): Promise<QueueBacklog> {
   const [counts, oldest] = await Promise.all([queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), queue.getJobs(['waiting'], 0, 0, true)]);
   const waitedMs = oldest[0] === undefined ? 0 : Math.max(0, now - oldest[0].timestamp);
   return {
