@@ -3,13 +3,16 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
+import { queueModeIsOn } from './config/queue-mode.js';
+import { QUEUE_DASHBOARD_PATH } from './queue-dashboard/queue-dashboard.module.js';
 
 async function bootstrap(): Promise<void> {
   // Keplars signs the exact bytes it sends, so the webhook module needs the raw body kept.
   const app = await NestFactory.create(AppModule, { rawBody: true });
   app.enableShutdownHooks(); // Ctrl-C closes the database cleanly
 
-  const port = portFrom(app.get(ConfigService).get<string>('PORT', '3000'));
+  const config = app.get(ConfigService);
+  const port = portFrom(config.get<string>('PORT', '3000'));
   try {
     await app.listen(port);
   } catch (error) {
@@ -19,6 +22,9 @@ async function bootstrap(): Promise<void> {
 
   const logger = new Logger('Sample');
   logger.log(`Receiving Keplars webhooks at POST http://localhost:${port}/webhooks/keplars`);
+  if (queueModeIsOn(config)) {
+    logger.log(`Queue mode (REDIS_URL is set): the queue's dashboard at GET http://localhost:${port}${QUEUE_DASHBOARD_PATH}`);
+  }
   logger.log(`Metrics at GET http://localhost:${port}/metrics, health at GET http://localhost:${port}/health`);
   logger.log(`Email statuses at GET http://localhost:${port}/emails/:emailId, suppressed addresses at GET http://localhost:${port}/suppressions`);
   const url = port === 3000 ? '' : ` --url http://localhost:${port}/webhooks/keplars`;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { DEVELOPMENT_WEBHOOK_SECRET } from '../src/config/webhook-secret.js';
-import { startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { get, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
 // How the sample is configured: a development secret that works out of the box, and says so.
 
@@ -49,5 +49,23 @@ describe('KEPLARS_WEBHOOK_SECRET', () => {
   it('apps/sample/.env.example holds the development secret, which `npm run send` signs with when there is no .env', () => {
     const example = parseEnv(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'));
     expect(example.KEPLARS_WEBHOOK_SECRET).toBe(DEVELOPMENT_WEBHOOK_SECRET);
+  });
+});
+
+describe('REDIS_URL', () => {
+  it('unset or empty: webhooks are handled inline, before the answer, with no Redis and no queue dashboard', async () => {
+    const logs = new CapturedLogs();
+    const app = await startSampleApp({ REDIS_URL: '', QUEUE_DASHBOARD_PASSWORD: 'set-but-unused' }, logs);
+    try {
+      const payload = buildKeplarsPayload('email.delivered', { emailId: 'em_inline_1' });
+      expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).status).toBe(200);
+      expect((await get(app, '/emails/em_inline_1')).body).toMatchObject({ status: 'delivered' }); // no waiting: it ran inline
+
+      expect((await get(app, '/admin/queues')).status).toBe(404);
+      expect(logs.text()).not.toMatch(/redis/i);
+      expect(logs.lines.filter((line) => line.context === 'QueueDashboard')).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 });

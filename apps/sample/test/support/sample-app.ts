@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { CapturedLogs } from '../../../../test/support/captured-logs.js';
@@ -8,16 +8,22 @@ export const TEST_SECRET = 'whsec_sample_e2e_3b9d2f';
 
 /**
  * Boots the sample's real AppModule as main.ts does (`rawBody: true`), configured through the
- * environment like the app itself: an in-memory database and {@link TEST_SECRET} unless `env` says
- * otherwise (`undefined` unsets a variable). Jest gives each test file its own `process.env`.
+ * environment like the app itself: an in-memory database, {@link TEST_SECRET} and inline mode
+ * (REDIS_URL empty, which also wins over a REDIS_URL in a developer's apps/sample/.env) unless `env`
+ * says otherwise (`undefined` unsets a variable). Jest gives each test file its own `process.env`.
  */
-export async function startSampleApp(env: Record<string, string | undefined> = {}, logs = new CapturedLogs()): Promise<INestApplication> {
-  const settings = { DATABASE_PATH: ':memory:', KEPLARS_WEBHOOK_SECRET: TEST_SECRET, NODE_ENV: 'test', ...env };
+export async function startSampleApp(
+  env: Record<string, string | undefined> = {},
+  logs = new CapturedLogs(),
+  providers: Provider[] = [],
+): Promise<INestApplication> {
+  const settings = { DATABASE_PATH: ':memory:', KEPLARS_WEBHOOK_SECRET: TEST_SECRET, NODE_ENV: 'test', REDIS_URL: '', ...env };
   for (const [name, value] of Object.entries(settings)) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).setLogger(logs).compile();
+  // `providers`: what a test adds beside the sample, e.g. a handler of its own.
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule], providers }).setLogger(logs).compile();
   const app = moduleRef.createNestApplication({ rawBody: true, logger: logs });
   await app.init();
   return app;
