@@ -12,7 +12,8 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/apps/*/test/**/*.e2e-spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // test/consumers/apps are apps of their own, tested on the packed package by npm run test:consumers.
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/consumers/'],
   // dist/package holds a built copy of the library's package.json: keep Jest's module map out of it.
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
   // Uses the Redis at REDIS_URL (default 127.0.0.1:6379), or starts a throwaway one.

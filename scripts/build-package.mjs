@@ -3,10 +3,16 @@
 //
 //   npm run build:package && cd dist/package && npm pack
 //
-// It compiles the library with `npm run build:lib` into a fresh folder (so no file of a deleted source
-// survives), then copies into dist/package only what the package's entry points reach: the .js files
+// It compiles the library twice with `npm run build:lib`, into a fresh folder (so no file of a deleted
+// source survives): as ES modules at the package's root, and as CommonJS under cjs/ (with a
+// cjs/package.json saying so), which `exports` hands to `require()`. CommonJS apps, and Jest's own
+// CommonJS loader, then need no `require(esm)` and no transformIgnorePatterns. Each build carries its
+// declarations, the same text: TypeScript reads a .d.ts's format from the nearest package.json, so the
+// ES module declarations alone would be wrong for `require()` under "module": "nodenext".
+// Tokens and metadata keys are global (Symbol.for, strings), so an app that loads both builds works.
+// Then it copies into dist/package only what the package's entry points reach: the .js files
 // that `exports` and `bin` load, and the .d.ts files that `exports`' types refer to, following their
-// relative imports. No test, no source map, no TypeScript source, no declaration of the CLI's
+// relative imports (`import` and `require`). No test, no source map, no TypeScript source, no declaration of the CLI's
 // internals. It adds libs/keplars-webhook/{package.json, README.md, CHANGELOG.md, LICENSE}, makes the
 // CLI executable, and refuses to finish if the package would be broken: an entry point or bin that does
 // not exist, a relative import of a file that is missing, a runtime import of a package that
@@ -15,7 +21,7 @@
 // Source maps are left out on purpose: they would point at TypeScript sources the package does not
 // ship, which only makes bundlers and debuggers print warnings.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,31 +31,37 @@ const libDir = join(root, 'libs/keplars-webhook');
 const compiledDir = join(root, 'dist/.package-build');
 const outDir = join(root, 'dist/package');
 const PACKAGE_FILES = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'];
+const CJS_DIR = 'cjs';
 
 const problems = [];
 const fail = (message) => problems.push(message);
 const manifest = JSON.parse(readFileSync(join(libDir, 'package.json'), 'utf8'));
 
-// 1. Compile, with the library's own tsconfig, into a clean folder.
+// 1. Compile, with the library's own tsconfig, into a clean folder: ES modules, then CommonJS.
 rmSync(compiledDir, { recursive: true, force: true });
 rmSync(outDir, { recursive: true, force: true });
-console.log('build-package: compiling the library (npm run build:lib)…');
-try {
-  execFileSync('npm', ['run', '--silent', 'build:lib', '--', '--outDir', compiledDir, '--sourceMap', 'false'], { cwd: root, stdio: 'inherit' });
-} catch {
-  console.error('\nbuild-package: FAILED: the library does not compile (TypeScript errors above). Nothing was written to dist/package.');
-  process.exit(1);
+const builds = [
+  ['ES modules', []],
+  // module commonjs also turns the optional peers' `await import()` into require(), which Jest's
+  // CommonJS loader can run.
+  ['CommonJS', ['--outDir', join(compiledDir, CJS_DIR), '--module', 'commonjs', '--moduleResolution', 'bundler']],
+];
+for (const [format, flags] of builds) {
+  console.log(`build-package: compiling the library as ${format} (npm run build:lib)…`);
+  try {
+    execFileSync('npm', ['run', '--silent', 'build:lib', '--', '--outDir', compiledDir, '--sourceMap', 'false', ...flags], { cwd: root, stdio: 'inherit' });
+  } catch {
+    console.error(`\nbuild-package: FAILED: the library does not compile as ${format} (TypeScript errors above). Nothing was written to dist/package.`);
+    process.exit(1);
+  }
 }
+writeFileSync(join(compiledDir, CJS_DIR, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 
 // 2. Copy what the entry points reach, checking every import on the way.
 const entryPoints = [
   ['main', manifest.main],
   ['types', manifest.types],
-  ...Object.entries(manifest.exports ?? {}).flatMap(([subpath, target]) =>
-    typeof target === 'string'
-      ? [[`exports["${subpath}"]`, target]]
-      : Object.entries(target).map(([condition, file]) => [`exports["${subpath}"].${condition}`, file]),
-  ),
+  ...Object.entries(manifest.exports ?? {}).flatMap(([subpath, target]) => exportTargets(`exports["${subpath}"]`, target)),
   ...Object.entries(manifest.bin ?? {}).map(([name, file]) => [`bin "${name}"`, file]),
 ].filter(([, file]) => file !== undefined && file !== './package.json');
 
@@ -78,6 +90,13 @@ while (pending.length > 0) {
     const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
     if (!declared.has(name)) fail(`${file} imports "${specifier}", but package.json declares no "${name}": add it to dependencies or peerDependencies.`);
   }
+}
+shipped.add(join(CJS_DIR, 'package.json'));
+if (!(manifest.files ?? []).includes(`${CJS_DIR}/package.json`)) {
+  fail(`package.json "files" must list "${CJS_DIR}/package.json": without it npm leaves it out, and Node reads ${CJS_DIR}/*.js as ES modules.`);
+}
+if (![...shipped].some((file) => file.startsWith(`${CJS_DIR}/`) && file.endsWith('.js'))) {
+  fail(`no entry point reaches the CommonJS build in ${CJS_DIR}/: give each "exports" entry a "require" condition.`);
 }
 for (const file of shipped) {
   if (/\.(spec|test|e2e-spec)\.(js|d\.ts)$/.test(file)) fail(`${file} is a test, and an entry point reaches it.`);
@@ -116,12 +135,19 @@ console.log(
 );
 
 /**
- * The module specifiers a compiled file imports or re-exports, statically or dynamically. Comments are
- * skipped: JSDoc examples show imports too (of this package, of @nestjs/config…).
+ * The module specifiers a compiled file imports, requires or re-exports, statically or dynamically.
+ * Comments are skipped: JSDoc examples show imports too (of this package, of @nestjs/config…).
  */
 function importsOf(source) {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
-  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"\n]+)\1/g)].map((match) => match[2]);
+  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])([^'"\n]+)\1/g)].map((match) => match[2]);
+}
+
+/** Every file an `exports` entry names, through nested conditions, with where it is named. */
+function exportTargets(field, target) {
+  if (typeof target === 'string') return [[field, target]];
+  if (target === null || typeof target !== 'object') return [];
+  return Object.entries(target).flatMap(([condition, nested]) => exportTargets(`${field}.${condition}`, nested));
 }
 
 /** Every file under `dir`, as paths relative to it. */

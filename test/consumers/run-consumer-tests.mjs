@@ -11,8 +11,14 @@
 //   1. `npm install` the tarball and the app's own dependencies from the registry (one shared npm cache);
 //   2. type-check and compile with the app's own TypeScript, skipLibCheck off, so the published .d.ts
 //      are checked too; each app has a handler typed for the wrong event under `@ts-expect-error`, so
-//      the check fails if the decorator stops narrowing; the NestJS 11 app also runs its own Jest
-//      e2e test (CommonJS Jest cannot require() ES modules: the app has ts-jest compile the package);
+//      the check fails if the decorator stops narrowing;
+//   2b. compile every TypeScript snippet of both READMEs (test/consumers/readme-snippets.mjs says
+//      how, and how to mark a snippet that is not meant to compile): in the strict CommonJS app on
+//      NestJS 11 and in the ES module app on NestJS 12; then run the READMEs' own test examples there:
+//      with the NestJS 11 starter's unchanged Jest config (which loads the package's CommonJS build),
+//      and with Vitest in the NestJS 12 app; and, in the CommonJS app, load both builds of the package
+//      at once (dual-package-check.mjs) and make the newcomer's mistakes (misconfiguration-check.cjs):
+//      each must be refused or warned of with the message the READMEs quote;
 //   3. start the app (`node dist/main.js`, created with `rawBody: true`), post a signed `email.opened`
 //      with the package's test kit (200), again as Keplars' retry (200, duplicate), a signed but invalid
 //      payload (400), and one more event with the package's CLI, run from node_modules/.bin;
@@ -21,11 +27,12 @@
 // Exits 1 if any app fails.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { READMES, snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const appsDir = join(root, 'test/consumers/apps');
@@ -39,6 +46,8 @@ const CONSUMERS = [
     features: 'forRoot, @nestjs/event-emitter',
     listeners: ['OnKeplarsEvent', 'OnEvent'],
     typeChecks: [{ tsconfig: 'tsconfig.json', settings: 'module nodenext, skipLibCheck off' }],
+    // The READMEs' snippets, and their Vitest example run as the NestJS 12 starter runs its e2e tests.
+    readme: { kind: 'esm', tsconfig: 'tsconfig.readme.json', runner: 'Vitest', run: ['node_modules/vitest/vitest.mjs', 'run', '--config', 'vitest.config.e2e.ts'] },
   },
   {
     name: 'cjs-nest12-fastify',
@@ -59,9 +68,31 @@ const CONSUMERS = [
       { tsconfig: 'tsconfig.json', settings: 'module commonjs (node10 resolution), skipLibCheck off' },
       { tsconfig: 'tsconfig.nodenext.json', settings: 'module nodenext, no emit' },
     ],
-    // Its own end-to-end test, on Jest in CommonJS, as Nest 11 apps run theirs.
-    jestConfig: 'test/jest-e2e.json',
+    // The READMEs' snippets, then its own end-to-end test and the READMEs' Jest example, with the
+    // NestJS 11 starter's test/jest-e2e.json as generated: Jest in CommonJS, ts-jest.
+    readme: { kind: 'commonjs', tsconfig: 'tsconfig.readme.json', runner: 'Jest (CommonJS, ts-jest)', run: ['node_modules/jest/bin/jest.js', '--config', 'test/jest-e2e.json', '--ci'] },
+    dualPackageCheck: 'dual-package-check.mjs',
+    // The newcomer's mistakes of issue 11, each refused or warned of with the message the READMEs quote.
+    misconfigurationCheck: 'misconfiguration-check.cjs',
   },
+];
+
+/** What misconfiguration-check.cjs must see for each mistake, and which READMEs quote the message. */
+const DOCUMENTED_MISTAKES = [
+  {
+    mistake: 'a misspelled nested option',
+    outcome: 'refused',
+    message: 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, lockSeconds, store, maxEvents.',
+    readmes: ['README.md'],
+  },
+  {
+    mistake: 'forRootAsync without imports: [ConfigModule]',
+    outcome: 'refused',
+    // NestJS 12 ends the sentence with "context.", NestJS 11 with "module.".
+    message: "Nest can't resolve dependencies of the KEPLARS_WEBHOOK_MODULE_OPTIONS (?). Please make sure that the argument ConfigService at index [0] is available in the KeplarsWebhookModule",
+    readmes: READMES,
+  },
+  { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: READMES },
 ];
 
 const MINUTE = 60_000;
@@ -187,11 +218,33 @@ async function testConsumer(consumer, tarball) {
       log(`tsc -p ${tsconfig} (${settings}): no errors, the @ts-expect-error mistake caught (${tsc.seconds} s)`);
     }
 
-    if (consumer.jestConfig) {
-      const jest = await run(process.execPath, [join(dir, 'node_modules/jest/bin/jest.js'), '--config', consumer.jestConfig, '--ci'], { cwd: dir, timeoutMs: TIMEOUTS.tsc });
-      if (jest.code !== 0) throw new StepFailure(`jest --config ${consumer.jestConfig}`, `the app's own Jest test failed (exit code ${jest.code})`, jest.output);
-      const summary = /^Tests:.*$/m.exec(jest.output)?.[0] ?? 'passed';
-      log(`jest --config ${consumer.jestConfig} (CommonJS, ts-jest): ${summary.replace(/\s+/g, ' ')} (${jest.seconds} s)`);
+    if (consumer.readme) await checkReadme(consumer, dir, log);
+
+    if (consumer.dualPackageCheck) {
+      const dual = await run(process.execPath, [consumer.dualPackageCheck], { cwd: dir, timeoutMs: TIMEOUTS.send });
+      const outcome = lastJsonLine(dual.stdout);
+      if (dual.code !== 0 || !outcome?.ok) throw new StepFailure(`node ${consumer.dualPackageCheck}`, outcome?.problem ?? `exited with code ${dual.code}`, dual.output);
+      log(`both builds in one app: ${outcome.checks.join('; ')} (${dual.seconds} s)`);
+    }
+
+    if (consumer.misconfigurationCheck) {
+      const check = await run(process.execPath, [consumer.misconfigurationCheck], { cwd: dir, timeoutMs: TIMEOUTS.send });
+      const results = lastJsonLine(check.stdout);
+      if (!Array.isArray(results)) throw new StepFailure(`node ${consumer.misconfigurationCheck}`, `exited with code ${check.code} without printing its results`, check.output);
+      // The READMEs wrap lines and put messages in backticks: compare words only.
+      const words = (text) => text.replace(/[`*]/g, '').replace(/\s+/g, ' ');
+      for (const expected of DOCUMENTED_MISTAKES) {
+        const seen = results.find((result) => result.mistake === expected.mistake);
+        if (seen?.outcome !== expected.outcome || !words(seen.message).includes(expected.message)) {
+          throw new StepFailure(`node ${consumer.misconfigurationCheck}`, `${expected.mistake}: expected ${expected.outcome} with "${expected.message}", got ${JSON.stringify(seen)}`);
+        }
+        for (const readme of expected.readmes) {
+          if (!words(readFileSync(join(root, readme), 'utf8')).includes(expected.message)) {
+            throw new StepFailure(`node ${consumer.misconfigurationCheck}`, `${readme} does not quote the message for ${expected.mistake}: "${expected.message}"`);
+          }
+        }
+      }
+      log(`misconfigurations: ${DOCUMENTED_MISTAKES.map((expected) => `${expected.mistake} ${expected.outcome}`).join('; ')}, as the READMEs say (${check.seconds} s)`);
     }
 
     // 3. Start the app as its users would.
@@ -247,6 +300,45 @@ async function testConsumer(consumer, tarball) {
     result.seconds = seconds(appStarted);
   }
   return result;
+}
+
+/**
+ * Compiles the READMEs' snippets of the app's kind with its own TypeScript, then runs the READMEs' test
+ * examples of that kind (declared as test/….e2e-spec.ts) in the app, with its test runner.
+ */
+async function checkReadme(consumer, dir, log) {
+  const { kind, tsconfig, runner } = consumer.readme;
+  const snippets = snippetsFor(root, kind);
+  const snippetDir = join(dir, 'readme-snippets');
+  writeSnippets(snippets, snippetDir, kind);
+  const tsc = await run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', tsconfig, '--pretty', 'false'], { cwd: dir, timeoutMs: TIMEOUTS.tsc });
+  if (tsc.code !== 0) {
+    throw new StepFailure(
+      `compile the READMEs' snippets (tsc -p ${tsconfig})`,
+      'a README snippet does not compile: each error names readme-snippets/<README>-L<line of the snippet>/…. ' +
+        'Fix the snippet, or mark it "ts nocompile" if it is deliberately partial (see test/consumers/readme-snippets.mjs).',
+      tsc.output,
+    );
+  }
+  rmSync(snippetDir, { recursive: true, force: true }); // so the test runner does not pick up their tests
+  log(`compiled ${snippets.length} README snippets (${kind}, strict) (${tsc.seconds} s)`);
+
+  const examples = snippets.filter((snippet) => snippet.flags.includes(kind) && /^test\/.*\.e2e-spec\.ts$/.test(snippet.path ?? ''));
+  if (examples.length === 0) throw new StepFailure('run the READMEs\' test examples', `no README has a "ts ${kind}" snippet starting with "// test/….e2e-spec.ts"`);
+  for (const example of examples) {
+    for (const [path, snippet] of withRelativeImports(snippets, example.readme, example.path)) {
+      if (existsSync(join(dir, path))) throw new StepFailure('run the READMEs\' test examples', `${example.readme} declares ${path}, which the app already has: rename it in the README`);
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), kind === 'esm' ? withEsmExtensions(snippet.code) : snippet.code);
+    }
+  }
+  const [script, ...args] = consumer.readme.run;
+  const tests = await run(process.execPath, [join(dir, script), ...args], { cwd: dir, env: { ...baseEnv, CI: '1', NO_COLOR: '1' }, timeoutMs: TIMEOUTS.tsc });
+  if (tests.code !== 0) throw new StepFailure(`${runner}: ${args.join(' ')}`, `the app's tests, with the READMEs' examples, failed (exit code ${tests.code})`, tests.output);
+  const missing = examples.filter((example) => !tests.output.includes(example.path.split('/').pop()));
+  if (missing.length > 0) throw new StepFailure(`${runner}: ${args.join(' ')}`, `${runner} did not run ${missing.map((example) => example.path).join(', ')}`, tests.output);
+  const summary = /^\s*Tests:?\s.*$/m.exec(tests.output)?.[0]?.trim().replace(/\s+/g, ' ') ?? 'passed';
+  log(`${runner} ran the app's tests and the READMEs' ${examples.map((example) => example.path).join(', ')}: ${summary} (${tests.seconds} s)`);
 }
 
 function expectAnswer(step, what, answer, body) {

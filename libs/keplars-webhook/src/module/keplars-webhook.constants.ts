@@ -11,4 +11,4 @@ export const KEPLARS_IDEMPOTENCY_STORE = Symbol.for('nestjs-keplars-webhook:idem
 /** Every log line of the module carries this context. */
 export const LOG_CONTEXT = 'KeplarsWebhook';
 /** Queue mode's BullMQ queue, worker and connections, or `undefined` in inline mode. */
-export const KEPLARS_QUEUE_RUNTIME = Symbol('KEPLARS_QUEUE_RUNTIME');
+export const KEPLARS_QUEUE_RUNTIME = Symbol.for('nestjs-keplars-webhook:queue-runtime');

@@ -14,7 +14,7 @@ export interface QueuedAttempt {
 }
 
 /** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else {@link NO_TELEMETRY}. */
-export const KEPLARS_TELEMETRY = Symbol('KEPLARS_TELEMETRY');
+export const KEPLARS_TELEMETRY = Symbol.for('nestjs-keplars-webhook:telemetry'); // global: see module/keplars-webhook.constants.ts
 
 /**
  * What the module reports about a request, observed from the steps' outcomes rather than threaded

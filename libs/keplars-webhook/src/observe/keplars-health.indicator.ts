@@ -33,7 +33,7 @@ export interface KeplarsHealthProbe {
 }
 
 /** Extra probes (queue mode provides its own under this token). */
-export const KEPLARS_HEALTH_PROBES = Symbol('KEPLARS_HEALTH_PROBES');
+export const KEPLARS_HEALTH_PROBES = Symbol.for('nestjs-keplars-webhook:health-probes'); // global: see module/keplars-webhook.constants.ts
 
 /** What Terminus expects of an indicator: `{ [key]: { status, ...details } }`. */
 export type KeplarsHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; [detail: string]: unknown }>;

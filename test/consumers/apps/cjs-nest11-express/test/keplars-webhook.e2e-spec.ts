@@ -1,7 +1,6 @@
-// The app's own end-to-end test, as a Nest 11 app runs it: Jest in CommonJS, ts-jest. Jest cannot
-// require() an ES module on Node < 24.9, so test/jest-e2e.json lets ts-jest compile this package
-// (transformIgnorePatterns), the one change the package asks of such an app.
-// (Named .spec.ts, not .e2e-spec.ts, so that the monorepo's own Jest does not pick it up.)
+// The app's own end-to-end test, as a Nest 11 app runs it: Jest in CommonJS, ts-jest, with the
+// starter's test/jest-e2e.json as generated. Jest's loader require()s the package's CommonJS build.
+// (The monorepo's own Jest ignores test/consumers.)
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
