@@ -64,6 +64,7 @@ describe('resolveKeplarsOptions', () => {
     ['a list with a non-string', { secret: ['ok', 42] }, /secret\[1\] must be a string \(got a number\)/],
     ['a list with an unset variable', { secret: ['ok', undefined] }, /secret\[1\] is not set \(got undefined\).*process\.env\.KEPLARS_WEBHOOK_SECRET/],
     ['an unset Redis URL', { secret: 's', deduplication: { store: { redis: undefined } } }, /deduplication\.store\.redis is not set \(got undefined\).*REDIS_URL/],
+    ['an unset queue Redis URL', { secret: 's', queue: { redis: undefined } }, /queue\.redis must be a URL .*\(got undefined\).*REDIS_URL/],
     ['a secret with a trailing newline', { secret: 'abc\n' }, /whitespace.*trim it/],
     ['a misspelled option', { secret: 's', signatureheader: 'x' }, /unknown option "signatureheader"/],
     ['a bad header name', { secret: 's', signatureHeader: 'x sig' }, /signatureHeader must be an HTTP header name/],

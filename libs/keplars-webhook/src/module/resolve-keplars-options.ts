@@ -167,7 +167,12 @@ function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions 
   rejectUnknownKeys(input, 'queue', problems);
   const options = input as Partial<KeplarsQueueOptions>;
   const redis = options.redis;
-  if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
+  if (redis === undefined || redis === null) {
+    problems.push(
+      `queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${describe(redis)}): ` +
+        'if it reads an environment variable such as process.env.REDIS_URL, set it where the app starts.',
+    );
+  } else if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
     problems.push(`queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${typeof redis === 'string' ? 'a string that is not a redis:// URL' : describe(redis)}).`);
   }
   const role = options.role ?? 'receive-and-process';

@@ -30,9 +30,10 @@ export interface KeplarsQueueOptions {
   /**
    * The Redis of the queue: a URL (`redis://user:pass@host:6379/0`), or an `ioredis` client of your
    * app, from which the module opens its own connections. Unless `deduplication.store` says
-   * otherwise, the handlers' success marks live there too.
+   * otherwise, the handlers' success marks live there too. `undefined` (an unset
+   * `process.env.REDIS_URL`) stops the app at startup.
    */
-  redis: string | KeplarsQueueRedisClient;
+  redis: string | KeplarsQueueRedisClient | undefined;
   /**
    * `'receive-and-process'`: this app answers Keplars and runs handlers. `'receive'`: it only
    * answers and writes deliveries down (no handler runs here). `'process'`: it only runs handlers
