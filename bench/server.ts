@@ -14,6 +14,7 @@ import { ADAPTERS, isAdapterName, isTargetName, runsTheModule, TARGETS, traitsOf
 import { BareAppModule } from './targets/bare.target.js';
 import { HandwrittenAppModule } from './targets/handwritten.target.js';
 import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
+import { ModuleQueueAppModule } from './targets/module-queue.target.js';
 import { ModuleRedisAppModule } from './targets/module-redis.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 
@@ -23,6 +24,7 @@ const APP_MODULES: Record<TargetName, Type> = {
   handwritten: HandwrittenAppModule,
   module: ModuleAppModule,
   'module-redis': ModuleRedisAppModule,
+  'module-queue': ModuleQueueAppModule,
   'module-otel-api': ModuleAppModule,
   'module-otel-sdk': ModuleAppModule,
 };
