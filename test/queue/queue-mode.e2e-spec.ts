@@ -291,6 +291,31 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     expect((await deliver(worker, payload)).status).toBe(404);
   });
 
+  it.each(['receive-and-process', 'process'] as const)('with forRootAsync (role %s, known only at runtime), works the same', async (role) => {
+    const app = await createWebhookApp({
+      adapter,
+      imports: [
+        KeplarsWebhookModule.forRootAsync({
+          useFactory: async () => ({
+            secret: SECRET,
+            queue: queue({ role }),
+            deduplication: { store: { redis: REDIS_URL, keyPrefix: `${prefix}:dedup:` } },
+          }),
+        }),
+      ],
+      providers: [UnreliableHandlers],
+    });
+    apps.push(app);
+    const handlers = app.get(UnreliableHandlers);
+    const payload = buildKeplarsPayload('email.opened');
+    if (role === 'process') {
+      expect((await deliver(app, payload)).status).toBe(404); // the route exists (decided at import) but this app only processes
+      return;
+    }
+    expect((await deliver(app, payload)).status).toBe(200);
+    await waitFor(() => handlers.successes.get(String(payload.id)) === 1, 'the event to be handled');
+  });
+
   it('starts while Redis is down (503 meanwhile), and queues and handles deliveries once it is up', async () => {
     const server = await OwnRedisServer.start();
     await server.stop();
