@@ -128,6 +128,7 @@ describe('keplars-webhook dead-letters', () => {
     [['dead-letters', 'show'], { REDIS_URL }, /show takes one dead letter id/],
     [['dead-letters', 'purge'], { REDIS_URL }, /Unknown command "purge": use list, show, replay or discard/],
     [['dead-letter', 'list'], { REDIS_URL }, /Unknown command "dead-letter"/],
+    [[], { REDIS_URL }, /Usage: keplars-webhook <command>/],
   ])('refuses %j with exit code 2 and says what to do', async (argv, env, message) => {
     const run = await cli(argv, env);
     expect(run.code).toBe(2);

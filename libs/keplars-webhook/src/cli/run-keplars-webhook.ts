@@ -16,9 +16,13 @@ To send a test event to your app, see keplars-webhook-send --help.`;
  */
 export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, output: CommandOutput): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') {
+  if (command === '--help' || command === '-h') {
     output.out(KEPLARS_WEBHOOK_USAGE);
-    return command === undefined ? DEAD_LETTERS_EXIT.usage : DEAD_LETTERS_EXIT.ok;
+    return DEAD_LETTERS_EXIT.ok;
+  }
+  if (command === undefined) {
+    output.err(KEPLARS_WEBHOOK_USAGE);
+    return DEAD_LETTERS_EXIT.usage;
   }
   if (command !== 'dead-letters') {
     output.err(`Unknown command "${command}".\n${KEPLARS_WEBHOOK_USAGE}`);
