@@ -66,7 +66,12 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     ...more,
   });
   const apps: INestApplication[] = [];
-  async function start<T>(handlers: Type<T>, queueOptions: Partial<KeplarsQueueOptions> = {}, logger?: CapturedLogs): Promise<[INestApplication, T]> {
+  async function start<T>(
+    handlers: Type<T>,
+    queueOptions: Partial<KeplarsQueueOptions> = {},
+    logger?: CapturedLogs,
+    deduplication: { windowSeconds?: number } = {},
+  ): Promise<[INestApplication, T]> {
     const options = queue(queueOptions);
     const app = await createWebhookApp({
       adapter,
@@ -76,7 +81,7 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
           secret: SECRET,
           queue: options,
           // the marks on the queue's Redis (the default), under this test's prefix
-          deduplication: { store: { redis: options.redis as string, keyPrefix: `${prefix}:dedup:` } },
+          deduplication: { ...deduplication, store: { redis: options.redis as string, keyPrefix: `${prefix}:dedup:` } },
         }),
       ],
       providers: [handlers],
@@ -138,6 +143,20 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(handlers.slow.get(String(payload.id))).toBe(1);
     expect(handlers.quick.get(String(payload.id))).toBe(1);
+  });
+
+  it('handles a genuine repeat once the store has forgotten the event: no completed job keeps its id taken', async () => {
+    // An event without an id (its id derived from its content): the same content again after the
+    // window is a new open of the same email, not a retry. The store's window decides, not the queue.
+    const [app, handlers] = await start(UnreliableHandlers, {}, undefined, { windowSeconds: 1 });
+    const body = JSON.stringify(buildKeplarsPayload('email.opened', { shape: 'event-data', emailId: 'em_repeat' }));
+    expect((await deliver(app, body)).body).toEqual({ received: true });
+    await waitFor(() => [...handlers.successes.values()].reduce((sum, runs) => sum + runs, 0) === 1, 'the first open to be handled');
+    expect((await deliver(app, body)).body).toEqual({ received: true, duplicate: true }); // a retry, within the window
+
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await deliver(app, body)).body).toEqual({ received: true });
+    await waitFor(() => [...handlers.successes.values()].reduce((sum, runs) => sum + runs, 0) === 2, 'the repeat to be handled');
   });
 
   it('retries a handler that fails 3 times with growing waits; it succeeds once, and its neighbour ran once', async () => {

@@ -87,7 +87,7 @@ import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptio
     {
       provide: KEPLARS_QUEUE_RUNTIME,
       useFactory: (options: ResolvedKeplarsOptions) =>
-        options.queue && KeplarsQueueRuntime.open(options.queue, options.deduplication!.windowMs, new Logger(LOG_CONTEXT)),
+        options.queue && KeplarsQueueRuntime.open(options.queue, new Logger(LOG_CONTEXT)),
       inject: [KEPLARS_OPTIONS],
     },
     {

@@ -36,9 +36,10 @@ export class KeplarsQueueUnavailableError extends Error {
 
 /**
  * The receiving side of queue mode: writes a verified delivery to the queue, once per event. A
- * redelivery of an event whose job is still in Redis (waiting, running, kept after it completed, or
- * a dead letter), or that the store says is handled, is a duplicate and is not queued again; the job
- * id (the event id) makes two deliveries racing each other one job all the same.
+ * redelivery of an event whose job is still in Redis (waiting, delayed for a retry, running, or a
+ * dead letter), or that the store says is handled, is a duplicate and is not queued again; the job
+ * id (the event id) makes two deliveries racing each other one job all the same. A worker records
+ * the event handled before its job completes (and is removed), so there is no gap between the two.
  */
 export class KeplarsDeliveryQueue {
   constructor(

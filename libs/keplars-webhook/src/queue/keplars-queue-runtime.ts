@@ -6,9 +6,6 @@ import type { ResolvedQueueOptions } from './keplars-queue.options.js';
 import { startQueueWorker, type QueueWorkerParts } from './keplars-queue-worker.js';
 import { closeQueueConnection, loadBullMQ, openQueueConnection, type BullMQ } from './queue-connections.js';
 
-/** Completed jobs kept at most (within the dedup window), for the dashboard and to answer redeliveries `duplicate` at once. */
-const KEEP_COMPLETED = 10_000;
-
 /**
  * The BullMQ side of queue mode for one app: the queue (receivers write to it, the dead letters are
  * read from it) and, in a role that processes, the worker. It owns their connections.
@@ -25,7 +22,7 @@ export class KeplarsQueueRuntime {
     private readonly logger: LoggerService,
   ) {}
 
-  static async open(options: ResolvedQueueOptions, windowMs: number, logger: LoggerService): Promise<KeplarsQueueRuntime> {
+  static async open(options: ResolvedQueueOptions, logger: LoggerService): Promise<KeplarsQueueRuntime> {
     const bullmq = await loadBullMQ();
     const connection = await openQueueConnection(options.redis, 'receiver', logger);
     const queue = new bullmq.Queue<QueuedDelivery>(options.name, {
@@ -34,7 +31,10 @@ export class KeplarsQueueRuntime {
       defaultJobOptions: {
         attempts: options.attempts,
         backoff: { type: 'exponential', delay: options.backoff.delayMs, jitter: options.backoff.jitter },
-        removeOnComplete: { age: Math.ceil(windowMs / 1000), count: KEEP_COMPLETED },
+        // Gone once done: from then on the store's marks alone say "handled", within the window they
+        // keep (shorter for ids derived from content). A kept job would hold its id, and answer a
+        // genuine repeat of an id-less event "duplicate" long after that window.
+        removeOnComplete: true,
         removeOnFail: false, // the dead letters: kept until replayed or discarded
       },
     });
