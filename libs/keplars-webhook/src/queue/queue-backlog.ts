@@ -55,7 +55,7 @@ export class QueueHealthProbe implements KeplarsHealthProbe {
     const problems: string[] = [];
     if (maxWaiting !== undefined && backlog.waiting > maxWaiting) problems.push(`${backlog.waiting} deliveries waiting (more than ${maxWaiting})`);
     if (maxDeadLetters !== undefined && backlog.deadLetters > maxDeadLetters) {
-      problems.push(`${backlog.deadLetters} dead letter(s) (more than ${maxDeadLetters}): list and replay them with KeplarsDeadLetters`);
+      problems.push(`${backlog.deadLetters} dead letter(s) (more than ${maxDeadLetters}): list and replay them with "npx keplars-webhook dead-letters list" or KeplarsDeadLetters`);
     }
     const details = { ...backlog, oldestWaitingAgeSeconds: Math.round(backlog.oldestWaitingAgeSeconds * 10) / 10 };
     return problems.length === 0 ? { status: 'up', ...details } : { status: 'down', message: problems.join('; '), ...details };
