@@ -22,6 +22,7 @@ import { countListeners } from '../6-dispatch/keplars-handler-registry.js';
 import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
 import { deliveryJobId, KeplarsDeliveryQueue, UNREADABLE_JOB_NAME, unreadableJobId } from '../queue/keplars-delivery-queue.js';
+import { withDeliveryFields } from '../observe/delivery-log-fields.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import { recordDelivery } from './queued-delivery.js';
@@ -62,7 +63,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
       if (this.tellsHandlerCount && outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
       try {
-        return answerDelivery(outcome, event, this.logger); // 7. answered
+        return answerDelivery(outcome, event, withDeliveryFields(this.logger, event)); // 7. answered (its log lines carry the event's fields)
       } catch (exception) {
         throw refusal(response, exception as Error);
       }
@@ -95,7 +96,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt)); // 4. normalised (for its id)
       const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(event.id), event.type); // written down
       this.telemetry.written(request, event, outcome.kind); // (observed)
-      return answerQueueWrite(outcome, `${event.type} ${event.id}`, this.logger); // answered
+      return answerQueueWrite(outcome, `${event.type} ${event.id}`, withDeliveryFields(this.logger, event)); // answered
     }
 
     private async write(...args: Parameters<KeplarsDeliveryQueue['write']>): Promise<QueueWriteOutcome> {

@@ -5,6 +5,7 @@ import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
+import { withDeliveryFields } from '../observe/delivery-log-fields.js';
 import type { DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { answerQueuedJob, type QueuedJobResult } from '../7-answer/answer-queued-job.js';
 import type { ResolvedQueueOptions } from './keplars-queue.options.js';
@@ -50,7 +51,7 @@ export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery
   });
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && !(error instanceof bullmq.DelayedError)) {
-      logger.warn(`Delivery ${job.id} is now a dead letter after ${job.attemptsMade} attempt(s): ${error.message}`);
+      loggerAbout(logger, job.data, job.attemptsMade).warn(`Delivery ${job.id} is now a dead letter after ${job.attemptsMade} attempt(s): ${error.message}`);
     }
   });
   return worker;
@@ -71,7 +72,7 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
       delivery,
       lockMs: parts.lockMs,
     },
-    logger,
+    loggerAbout(logger, result.kind === 'delivered' ? result.event : delivery, attempt.attempt),
   );
   switch (answer.kind) {
     case 'complete':
@@ -87,6 +88,12 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
       throw answer.kind === 'retry' ? new Error(answer.reason) : new bullmq.UnrecoverableError(answer.reason);
     }
   }
+}
+
+/** The logger, with the event's id, type and attempt as fields of each line, when the event could be read. */
+function loggerAbout(logger: LoggerService, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): LoggerService {
+  const event = 'id' in about ? about : about.eventId !== undefined ? { id: about.eventId, type: about.type ?? 'unknown' } : undefined;
+  return event === undefined ? logger : withDeliveryFields(logger, event, attempt);
 }
 
 /**
