@@ -26,6 +26,9 @@ interface RedisCost {
 
 interface Round {
   readonly cpuMicros: number;
+  /** Read and write system calls per request (HTTP and Redis sockets both). */
+  readonly reads: number;
+  readonly writes: number;
   readonly redis?: RedisCost;
 }
 
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      ['adapter', 'target', 'server CPU µs/req', `expected x ${CEILING} (CPU ratio)`, 'Redis commands/delivery', 'Redis reads/delivery', 'Redis bytes in/out', 'Redis CPU µs/delivery'],
+      ['adapter', 'target', 'server CPU µs/req', `expected x ${CEILING} (CPU ratio)`, 'server read/write syscalls per req', 'Redis commands/delivery', 'Redis reads/delivery', 'Redis bytes in/out', 'Redis CPU µs/delivery'],
       rows,
     ),
   );
@@ -81,11 +84,15 @@ async function main(): Promise<void> {
 async function measure(server: ServerProcess, requests: number, connections: number, events: SignedEventSource, redis: BenchRedisServer | undefined): Promise<Round> {
   redis?.cli('config', 'resetstat');
   const redisCpuBefore = redis ? redisCpuMicros(redis) : 0;
+  const callsBefore = server.systemCalls();
   const before = server.cpuNanoseconds();
   const load = await runLoad({ port: server.port, events, connections, amount: requests, prepare: requests });
   const cpuMicros = (server.cpuNanoseconds() - before) / 1000 / load.completed;
+  const callsAfter = server.systemCalls();
+  const reads = (callsAfter.reads - callsBefore.reads) / load.completed;
+  const writes = (callsAfter.writes - callsBefore.writes) / load.completed;
   if (load.failures > 0) throw new Error(`${server.name}: ${load.failures} of ${load.completed} requests failed`);
-  if (redis === undefined) return { cpuMicros };
+  if (redis === undefined) return { cpuMicros, reads, writes };
   const stats = info(redis, 'stats');
   const commands = new Map<string, number>();
   for (const [name, value] of info(redis, 'commandstats')) {
@@ -94,6 +101,8 @@ async function measure(server: ServerProcess, requests: number, connections: num
   }
   return {
     cpuMicros,
+    reads,
+    writes,
     redis: {
       commands,
       reads: Number(stats.get('total_reads_processed')) / load.completed,
@@ -120,6 +129,7 @@ function summarise(adapter: AdapterName, measured: ReadonlyMap<ServerProcess, Ro
       server.target,
       cpu.toFixed(1),
       Number.isNaN(ceiling) ? '–' : (ceiling / cpu).toFixed(2),
+      `${median(rounds.map((round) => round.reads)).toFixed(2)} / ${median(rounds.map((round) => round.writes)).toFixed(2)}`,
       redis.length === 0 ? '' : commandNames.map((name) => `${name} ${mid((cost) => cost.commands.get(name) ?? 0).toFixed(2)}`).join(', '),
       redis.length === 0 ? '' : mid((cost) => cost.reads).toFixed(2),
       redis.length === 0 ? '' : `${Math.round(mid((cost) => cost.bytesIn))} / ${Math.round(mid((cost) => cost.bytesOut))}`,

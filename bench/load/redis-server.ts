@@ -22,6 +22,7 @@ export class BenchRedisServer {
     const settings = ['--maxmemory', MAX_MEMORY, '--maxmemory-policy', 'volatile-lru', '--loglevel', 'warning'];
     const [command, ...args] = pinning.loadCore === undefined ? [...redis, ...settings] : ['taskset', '-c', String(pinning.loadCore), ...redis, ...settings];
     const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.once('exit', () => child.kill()); // even when the benchmark dies or is stopped midway
     const server = new BenchRedisServer(port, child);
     for (let attempt = 0; attempt < 100; attempt++) {
       if (server.cli('ping') === 'PONG') return server;

@@ -128,6 +128,13 @@ export class ServerProcess {
     });
   }
 
+  /** Read and write system calls the server has made so far (sockets included), from /proc/<pid>/io. */
+  systemCalls(): { readonly reads: number; readonly writes: number } {
+    const io = readFileSync(`/proc/${this.child.pid}/io`, 'utf8');
+    const count = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+    return { reads: count('syscr'), writes: count('syscw') };
+  }
+
   private procStatus(field: 'VmHWM' | 'VmRSS'): number {
     const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
     const kilobytes = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];

@@ -1,5 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BUSY, DONE, type EventClaim, type KeplarsIdempotencyStore } from './idempotency-store.js';
+import { OperationDeadlines } from './operation-deadlines.js';
 
 /**
  * The part of an `ioredis` client this store uses. Any `Redis` or `Cluster` instance fits; it is
@@ -48,6 +49,8 @@ redis.call('HSET', KEYS[1], ARGV[2], '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+const NOTHING_HANDLED: ReadonlySet<string> = new Set();
+
 interface Script {
   readonly source: string;
   readonly sha1: string;
@@ -66,8 +69,11 @@ const IS_HANDLED_SCRIPT = script(`return redis.call('HEXISTS', KEYS[1], '!done')
  */
 export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   private readonly keyPrefix: string;
-  private readonly timeoutMs: number;
   private readonly description: string;
+  private readonly deadlines: OperationDeadlines;
+  /** Lock tokens: this store's random prefix and a counter, unique across instances, short on the wire. */
+  private readonly tokenPrefix = `${randomBytes(9).toString('base64url')}:`;
+  private nextToken = 0;
 
   /**
    * @param client an `ioredis` client. With `ownsClient`, `close()` quits it; a client your app passed
@@ -79,16 +85,18 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
     private readonly ownsClient = false,
   ) {
     this.keyPrefix = options.keyPrefix ?? 'keplars:webhook:';
-    this.timeoutMs = options.operationTimeoutMs ?? 2000;
     this.description = options.description ?? 'Redis';
+    const timeoutMs = options.operationTimeoutMs ?? 2000;
+    this.deadlines = new OperationDeadlines(timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
   }
 
   async claim(eventId: string, lockMs: number): Promise<EventClaim> {
-    const token = randomUUID();
+    const token = this.tokenPrefix + (this.nextToken++).toString(36);
     const result = await this.run(CLAIM_SCRIPT, eventId, [token, Math.max(1, Math.round(lockMs))]);
     if (result === 0) return DONE;
     if (result === 1) return BUSY;
-    return { state: 'claimed', token, handled: new Set(result as string[]) };
+    const handled = result as string[];
+    return { state: 'claimed', token, handled: handled.length === 0 ? NOTHING_HANDLED : new Set(handled) };
   }
 
   async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
@@ -104,7 +112,7 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   }
 
   async ping(): Promise<void> {
-    await this.withTimeout(this.client.ping());
+    await this.watched((succeed, fail) => this.client.ping().then(succeed, fail));
   }
 
   async close(): Promise<void> {
@@ -116,26 +124,39 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   private run(script: Script, eventId: string, args: (string | number)[]): Promise<unknown> {
     const key = `${this.keyPrefix}{${eventId}}`;
     const keysAndArgs = [key, `${key}:lock`, ...args];
-    const call = this.client.evalsha(script.sha1, 2, ...keysAndArgs).catch((error: unknown) => {
-      // The script cache is empty after a Redis restart: send the script itself once.
-      if (String((error as Error)?.message).startsWith('NOSCRIPT')) return this.client.eval(script.source, 2, ...keysAndArgs);
-      throw error;
-    });
-    return this.withTimeout(call);
+    return this.watched((succeed, fail) =>
+      this.client.evalsha(script.sha1, 2, ...keysAndArgs).then(succeed, (error: unknown) => {
+        // The script cache is empty after a Redis restart: send the script itself once.
+        if (String((error as Error)?.message).startsWith('NOSCRIPT')) this.client.eval(script.source, 2, ...keysAndArgs).then(succeed, fail);
+        else fail(error);
+      }),
+    );
   }
 
-  private withTimeout<T>(operation: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+  /**
+   * One Redis call, failed after `operationTimeoutMs` without an answer, its errors worded for the log.
+   * (One promise per call: the deadline is kept by {@link OperationDeadlines}, not a timer per call.)
+   */
+  private watched(call: (succeed: (value: unknown) => void, fail: (error: unknown) => void) => void): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const watched = this.deadlines.start((error) => reject(this.unreachable(error)));
+      const fail = (error: unknown): void => {
+        if (this.deadlines.finish(watched)) reject(this.unreachable(error));
+      };
+      try {
+        call((value) => {
+          if (this.deadlines.finish(watched)) resolve(value);
+        }, fail);
+      } catch (error) {
+        fail(error); // a client that throws instead of rejecting
+      }
     });
-    return Promise.race([operation, timeout])
-      .catch((error: unknown) => {
-        const message = String((error as Error)?.message ?? error);
-        // ioredis's words for "not connected right now" (its offline queue is off): say it plainly.
-        const reason = message.startsWith("Stream isn't writeable") ? 'not connected' : message;
-        throw new Error(`${this.description} is unreachable: ${reason}`, { cause: error });
-      })
-      .finally(() => clearTimeout(timer));
+  }
+
+  private unreachable(error: unknown): Error {
+    const message = String((error as Error)?.message ?? error);
+    // ioredis's words for "not connected right now" (its offline queue is off): say it plainly.
+    const reason = message.startsWith("Stream isn't writeable") ? 'not connected' : message;
+    return new Error(`${this.description} is unreachable: ${reason}`, { cause: error });
   }
 }
