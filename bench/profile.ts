@@ -1,7 +1,8 @@
 // `npm run bench:profile -- --target module --adapter fastify`: puts one target under the benchmark's
 // load, profiles its CPU during the measured part only (after a warm-up), and prints where the busy
 // time went: by package, by function (self and inclusive), in µs per request. The .cpuprofile is kept
-// in bench/results/profiles for DevTools.
+// in bench/results/profiles for DevTools. With several targets (`--target hmac-guard,module`), it
+// then prints where each costs more than the first, function by function: a profile diff.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ADAPTERS, REDIS_URL_ENV, TARGETS, traitsOf } from './bench-config.js';
@@ -29,13 +30,16 @@ async function main(): Promise<void> {
   const pinning = pinLoadGenerator();
   const events = new SignedEventSource();
   const redis = targets.some((target) => traitsOf(target).needsRedis) && !options.has('redis-url') ? await BenchRedisServer.start(pinning) : undefined;
+  const profiled: { target: string; file: string; requests: number }[] = [];
   try {
-    for (const target of targets) await profileTarget(target);
+    for (const target of targets) profiled.push(await profileTarget(target));
   } finally {
     await redis?.stop();
   }
+  const [first, ...others] = profiled;
+  for (const other of others) printDiff(first!, other, top);
 
-  async function profileTarget(target: (typeof targets)[number]): Promise<void> {
+  async function profileTarget(target: (typeof targets)[number]): Promise<{ target: string; file: string; requests: number }> {
     const env = { BENCH_CPU_PROFILE_DIR: PROFILES_DIR, [REDIS_URL_ENV]: options.get('redis-url') ?? redis?.url ?? '' };
     const server = await ServerProcess.start(target, adapter!, pinning, env);
     let file: string;
@@ -62,7 +66,27 @@ async function main(): Promise<void> {
     console.log(`By origin (self time)\n${table(['µs/req', 'share', 'where'], rows(summary.byOrigin))}\n`);
     console.log(`Top functions, self time\n${table(['µs/req', 'share', 'function'], rows(summary.self))}\n`);
     console.log(`Top functions, inclusive time\n${table(['µs/req', 'share', 'function'], rows(summary.inclusive))}`);
+    return { target, file, requests };
   }
+}
+
+/** Self time per request of `other` minus that of `base`, by origin and by function, largest first. */
+function printDiff(base: { target: string; file: string; requests: number }, other: { target: string; file: string; requests: number }, top: number): void {
+  const all = (profile: typeof base) => summariseCpuProfile(profile.file, Number.MAX_SAFE_INTEGER);
+  const [from, to] = [all(base), all(other)];
+  const perRequest = (lines: readonly CostLine[], requests: number) => new Map(lines.map((line) => [line.name, line.micros / requests]));
+  const diff = (fromLines: readonly CostLine[], toLines: readonly CostLine[], limit: number): string[][] => {
+    const [a, b] = [perRequest(fromLines, base.requests), perRequest(toLines, other.requests)];
+    return [...new Set([...a.keys(), ...b.keys()])]
+      .map((name) => ({ name, a: a.get(name) ?? 0, b: b.get(name) ?? 0 }))
+      .sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a))
+      .slice(0, limit)
+      .map(({ name, a, b }) => [(b - a >= 0 ? '+' : '') + (b - a).toFixed(2), a.toFixed(2), b.toFixed(2), name]);
+  };
+  const total = (summary: typeof from, requests: number) => (summary.busyMicros / requests).toFixed(2);
+  console.log(`\n${other.target} against ${base.target}: ${total(to, other.requests)} against ${total(from, base.requests)} µs of CPU per request`);
+  console.log(`By origin (self time)\n${table(['difference µs/req', base.target, other.target, 'where'], diff(from.byOrigin, to.byOrigin, top))}\n`);
+  console.log(`By function (self time), the largest differences\n${table(['difference µs/req', base.target, other.target, 'function'], diff(from.self, to.self, top))}`);
 }
 
 main().catch((error: unknown) => {
