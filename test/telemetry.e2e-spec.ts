@@ -63,15 +63,16 @@ class SwitchableStore implements KeplarsIdempotencyStore {
 type HandlerRun = readonly [handler: string, outcome: 'success' | 'failure'];
 
 /** The series one request should move, and by one each: nothing else may move. */
-function expectedSeries(expected: { outcome: string; reason?: string; type?: string; handlers?: readonly HandlerRun[] }): Record<string, number> {
-  const delivery: Record<string, string> = { [ATTRIBUTE.outcome]: expected.outcome };
+function expectedSeries(expected: { outcome: string; reason?: string; type?: string; handlers?: readonly HandlerRun[]; endpoint?: string }): Record<string, number> {
+  const endpoint = expected.endpoint ?? 'default';
+  const delivery: Record<string, string> = { [ATTRIBUTE.endpoint]: endpoint, [ATTRIBUTE.outcome]: expected.outcome };
   if (expected.reason) delivery[ATTRIBUTE.refusalReason] = expected.reason;
   const series: Record<string, number> = {
     [seriesKey(METRIC.deliveries, { ...delivery, ...(expected.type && { [ATTRIBUTE.eventType]: expected.type }) })]: 1,
     [seriesKey(METRIC.requestDuration, delivery)]: 1,
   };
   for (const [handler, outcome] of expected.handlers ?? []) {
-    series[seriesKey(METRIC.handlerDuration, { [ATTRIBUTE.handler]: `OperationsHandlers.${handler}`, [ATTRIBUTE.handlerOutcome]: outcome, [ATTRIBUTE.eventType]: expected.type })] = 1;
+    series[seriesKey(METRIC.handlerDuration, { [ATTRIBUTE.endpoint]: endpoint, [ATTRIBUTE.handler]: `OperationsHandlers.${handler}`, [ATTRIBUTE.handlerOutcome]: outcome, [ATTRIBUTE.eventType]: expected.type })] = 1;
   }
   return series;
 }
@@ -198,6 +199,7 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
       const delivery = spans.filter((span) => span.name === SPAN.delivery);
       expect(delivery).toHaveLength(1);
       expect(delivery[0]!.attributes).toEqual({
+        [ATTRIBUTE.endpoint]: 'default',
         [ATTRIBUTE.eventId]: `evt_spans_${adapter}`,
         [ATTRIBUTE.eventType]: 'email.bounced',
         [ATTRIBUTE.outcome]: 'handler_failed',
@@ -218,7 +220,7 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
       expect((await post(payload('email.delivered'), { signature: false })).status).toBe(401);
       const spans = sdk.finishedSpans();
       expect(spans.map((span) => span.name)).toEqual([SPAN.delivery]);
-      expect(spans[0]!.attributes).toEqual({ [ATTRIBUTE.outcome]: 'refused', [ATTRIBUTE.refusalReason]: 'signature' });
+      expect(spans[0]!.attributes).toEqual({ [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'refused', [ATTRIBUTE.refusalReason]: 'signature' });
     });
   });
 
@@ -233,6 +235,31 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
     ) + JSON.stringify(await sdk.collect());
     expect(sdk.finishedSpans().length).toBeGreaterThanOrEqual(5);
     for (const secret of [SECRET, RECIPIENT, SUBJECT, ...sentBodies]) expect(exported).not.toContain(secret);
+  });
+});
+
+// SPEC §7: with several Keplars accounts, each endpoint has its own series.
+describe.each(ADAPTERS)('OpenTelemetry metrics of two named endpoints on %s', (adapter) => {
+  let app: INestApplication;
+  const accounts = { eu: 'whsec_otel_eu', us: 'whsec_otel_us' } as const;
+
+  beforeAll(async () => {
+    app = await createWebhookApp({
+      adapter,
+      imports: (['eu', 'us'] as const).map((name) => KeplarsWebhookModule.forRoot({ name, path: `/webhooks/keplars/${name}`, secret: accounts[name] })),
+      providers: [OperationsHandlers],
+    });
+  });
+  afterAll(() => app.close());
+
+  it('counts each endpoint’s deliveries, refusals and handler runs under its own name', async () => {
+    const before = await sdk.series();
+    const event = JSON.stringify(buildKeplarsPayload('email.delivered', { id: `evt_otel_both_${adapter}` }));
+    for (const name of ['eu', 'us'] as const) expect((await postKeplarsEvent(app, event, { secret: accounts[name], path: `/webhooks/keplars/${name}` })).status).toBe(200);
+    expect((await postKeplarsEvent(app, event, { secret: accounts.eu, path: '/webhooks/keplars/us' })).status).toBe(401);
+    const moved = InMemoryOpenTelemetry.moved(before, await sdk.series(), MOVING);
+    const handled = (endpoint: string) => expectedSeries({ endpoint, outcome: 'handled', type: 'email.delivered', handlers: [['recordDelivery', 'success'], ['audit', 'success']] });
+    expect(moved).toEqual({ ...handled('eu'), ...handled('us'), ...expectedSeries({ endpoint: 'us', outcome: 'refused', reason: 'signature' }) });
   });
 });
 

@@ -5,6 +5,9 @@ export type {
   KeplarsQueueOptions,
   KeplarsQueueRole,
   KeplarsRedisStoreOptions,
+  KeplarsResolvedSecret,
+  KeplarsSecretResolver,
+  KeplarsTenantOptions,
   KeplarsTimestampOptions,
   KeplarsWebhookOptions,
   KeplarsWebhookRouteOptions,
@@ -16,7 +19,7 @@ export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME } from './queue/keplars-queue.options
 export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './queue/keplars-dead-letters.js';
 export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './1-receive/queued-delivery.js';
 
-export { OnKeplarsEvent } from './6-dispatch/on-keplars-event.decorator.js';
+export { OnKeplarsEvent, type KeplarsEventFilter } from './6-dispatch/on-keplars-event.decorator.js';
 export { KEPLARS_EVENT_TYPES } from './4-normalize/keplars-event.js';
 export type {
   EmailBouncedEvent,

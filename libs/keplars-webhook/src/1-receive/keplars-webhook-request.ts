@@ -6,6 +6,8 @@ export type KeplarsWebhookRequest = RawBodyRequest<{
   readonly headers: IncomingHttpHeaders;
   readonly body?: unknown;
   readonly ip?: string;
+  /** The route's parameters (the tenant, on a route with `tenants`), decoded. */
+  readonly params?: Readonly<Record<string, string | undefined>>;
 }>;
 
 const JSON_CONTENT_TYPE = /^application\/json\s*(?:;|$)/i;

@@ -16,6 +16,7 @@ import {
 import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
+import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { answerDelivery, answerQueueWrite, type KeplarsWebhookAnswer, type QueueWriteOutcome } from '../7-answer/answer-delivery.js';
 import { countListeners } from '../6-dispatch/keplars-handler-registry.js';
@@ -38,13 +39,17 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     private readonly logger = new Logger(LOG_CONTEXT);
     /** Read once: the handler count is for the app's developer, not for the world. */
     private readonly tellsHandlerCount = process.env.NODE_ENV !== 'production';
+    private readonly endpoint = route.name;
+    private readonly tenantParameter: string | undefined;
 
     constructor(
       private readonly delivery: KeplarsEventDelivery,
       @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
       @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
       @Optional() private readonly queue?: KeplarsDeliveryQueue,
-    ) {}
+    ) {
+      this.tenantParameter = options.tenants?.parameter;
+    }
 
     /** One request's whole way through the module, step by step (SPEC §3); in queue mode, its first half (SPEC §4a). */
     @Post(route.path)
@@ -59,7 +64,8 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
         this.logger.warn(`Rejected a signed webhook with an invalid payload (400): ${validation.messages.join('; ')}`);
         throw refusal(response, new BadRequestException(validation.messages));
       }
-      const event = normalizeKeplarsPayload(validation.payload); // 4. normalised
+      // 4. normalised, and marked with the endpoint (and tenant) that received it
+      const event = normalizeKeplarsPayload(validation.payload, undefined, { endpoint: this.endpoint, tenant: this.tenantOf(request) });
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
       if (this.tellsHandlerCount && outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
       try {
@@ -85,7 +91,8 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
 
     private async writeDownVerified(request: KeplarsWebhookRequest, queue: KeplarsDeliveryQueue): Promise<KeplarsWebhookAnswer> {
       const traceparent = this.telemetry.traceparent(request);
-      const received = { ...recordDelivery(request.rawBody!, request.headers, queue.headerNames), ...(traceparent && { traceparent }) };
+      const source = { endpoint: this.endpoint, tenant: this.tenantOf(request) };
+      const received = { ...recordDelivery(request.rawBody!, request.headers, queue.headerNames), ...source, ...(traceparent && { traceparent }) };
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
         const written = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
@@ -93,10 +100,15 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
         this.telemetry.written(request, undefined, outcome.kind);
         return answerQueueWrite(outcome, 'a signed webhook the module cannot read', this.logger);
       }
-      const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt)); // 4. normalised (for its id)
-      const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(event.id), event.type); // written down
+      const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt), source); // 4. normalised (for its id)
+      // One job per event and endpoint (and tenant): the same id from two accounts is two jobs.
+      const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(keplarsEventKey(event, event.id)), event.type); // written down
       this.telemetry.written(request, event, outcome.kind); // (observed)
       return answerQueueWrite(outcome, `${event.type} ${event.id}`, withDeliveryFields(this.logger, event)); // answered
+    }
+
+    private tenantOf(request: KeplarsWebhookRequest): string | undefined {
+      return this.tenantParameter === undefined ? undefined : request.params?.[this.tenantParameter];
     }
 
     private async write(...args: Parameters<KeplarsDeliveryQueue['write']>): Promise<QueueWriteOutcome> {

@@ -14,6 +14,9 @@ export interface QueuedDelivery {
   readonly headers: Readonly<Record<string, string>>;
   /** Arrival time, ms since the epoch; it stands in for a payload's missing timestamp. */
   readonly receivedAt: number;
+  /** The endpoint (module import) that received it, and the tenant on a tenant route: the worker's event carries them. */
+  readonly endpoint?: string;
+  readonly tenant?: string;
   /** What the receiver read: the event's id and type, or why it could not read it. */
   readonly eventId?: string;
   readonly type?: string;

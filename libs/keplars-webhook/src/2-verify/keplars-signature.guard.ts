@@ -4,6 +4,7 @@ import {
   InternalServerErrorException,
   Logger,
   PayloadTooLargeException,
+  ServiceUnavailableException,
   UnauthorizedException,
   UnsupportedMediaTypeException,
   type CanActivate,
@@ -11,12 +12,18 @@ import {
 } from '@nestjs/common';
 import { isJsonRequest, type KeplarsWebhookRequest } from '../1-receive/keplars-webhook-request.js';
 import { refusal } from '../1-receive/webhook-response-headers.js';
-import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
-import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
+import { KEPLARS_OPTIONS, KEPLARS_ROUTE, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
 import { RAW_BODY_FIX } from '../module/raw-body.check.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
-import { verifyKeplarsSignature, type SignatureRejection } from './keplars-signature.js';
+import { randomBytes } from 'node:crypto';
+import { matchesAnySecret, readKeplarsSignature, type ReadSignature, type SignatureRejection } from './keplars-signature.js';
+import { TenantSecretCache } from './tenant-secret-cache.js';
+
+/** Longer tenants are not looked up at all: no real one is, and the cache keeps its keys. */
+const MAX_TENANT_LENGTH = 256;
+const NO_SECRETS: readonly string[] = Object.freeze([]);
 
 const HINTS: Record<SignatureRejection, string> = {
   'signature header missing': 'was this request sent by Keplars?',
@@ -32,50 +39,112 @@ const HINTS: Record<SignatureRejection, string> = {
  * Lets a request through only if it carries a valid Keplars signature over its exact raw bytes. It
  * runs before the module parses or validates anything; a refusal is a bare 401 in Nest's error shape,
  * whose reason goes to the log, never to the caller. Every refusal carries the module's marker header.
+ *
+ * On a route with `tenants`, the secrets are the tenant's, looked up (and cached) per request once the
+ * header is known to be well formed. An unknown tenant is refused exactly like a wrong signature: same
+ * answer, and the same work (an HMAC with a decoy secret), so neither tells whether the tenant exists.
+ * A lookup that fails is answered 503, so Keplars retries.
  */
 @Injectable()
 export class KeplarsSignatureGuard implements CanActivate {
   private readonly logger = new Logger(LOG_CONTEXT);
 
+  private readonly tenants: TenantSecretCache | undefined;
+  /** What an unknown tenant's request is checked against: a secret no one has, so it never matches. */
+  private readonly decoySecrets: readonly string[] = [randomBytes(32).toString('hex')];
+  private readonly endpoint: string;
+
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+    @Inject(KEPLARS_ROUTE) route: ResolvedRoute,
     @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
     private readonly clock: SignedDeliveryClock,
-  ) {}
+  ) {
+    this.endpoint = route.name;
+    const tenants = options.tenants;
+    this.tenants =
+      tenants && new TenantSecretCache(tenants.resolveSecret, { ttlMs: tenants.cacheMs, maxTenants: tenants.maxCachedTenants, timeoutMs: tenants.timeoutMs });
+  }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<KeplarsWebhookRequest>();
+    const response: unknown = http.getResponse();
     const { rawBody } = request;
-    this.telemetry.received(request);
+    this.telemetry.received(request, this.endpoint);
     if (!isJsonRequest(request)) {
       this.telemetry.refused(request, 'content_type');
       this.logger.warn(`Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`);
-      throw refusal(http.getResponse(), new UnsupportedMediaTypeException());
+      throw refusal(response, new UnsupportedMediaTypeException());
     }
     if (rawBody === undefined) {
       this.logger.error(`Cannot verify webhooks: the request has no raw body. ${RAW_BODY_FIX}`);
-      throw refusal(http.getResponse(), new InternalServerErrorException());
+      throw refusal(response, new InternalServerErrorException());
     }
     if (rawBody.length > this.options.maxBodyBytes) {
       this.telemetry.refused(request, 'size');
       this.logger.warn(`Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`);
-      throw refusal(http.getResponse(), new PayloadTooLargeException());
+      throw refusal(response, new PayloadTooLargeException());
     }
 
     const { signatureHeader, timestamp } = this.options;
-    const rejection = verifyKeplarsSignature({
+    const signed = readKeplarsSignature({
       rawBody,
       signature: request.headers[signatureHeader],
-      secrets: this.options.secrets,
       timestamp: timestamp && { value: request.headers[timestamp.header], toleranceSeconds: timestamp.toleranceSeconds },
     });
-    if (rejection !== undefined) {
-      this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
-      this.logger.warn(`Rejected a webhook from ${request.ip}: ${rejection} (${HINTS[rejection]}) (401).`);
-      throw refusal(http.getResponse(), new UnauthorizedException());
+    if ('rejection' in signed) this.refuse(request, response, signed.rejection);
+    if (this.tenants === undefined) {
+      if (!matchesAnySecret(signed, rawBody, this.options.secrets)) this.refuse(request, response, 'signature does not match');
+      this.clock.signed();
+      return true;
     }
-    this.clock.signed();
-    return true;
+
+    const tenant = request.params?.[this.options.tenants!.parameter];
+    if (tenant === undefined || tenant === '' || tenant.length > MAX_TENANT_LENGTH) return this.verifyForTenant(request, response, signed, String(tenant), NO_SECRETS);
+    const cached = this.tenants.cached(tenant); // the usual case: no promise, no wait
+    if (cached !== undefined) return this.verifyForTenant(request, response, signed, tenant, cached);
+    return this.tenants.secretsOf(tenant).then(
+      (secrets) => this.verifyForTenant(request, response, signed, tenant, secrets),
+      (error: unknown) => {
+        this.telemetry.refused(request, 'tenant_secret');
+        this.logger.error(
+          `Answered 503 to a webhook for tenant ${quoted(tenant)} from ${request.ip}: its secret could not be looked up (${(error as Error).message}). ` +
+            'Keplars will retry; check what tenants.resolveSecret depends on (database, vault).',
+        );
+        throw refusal(response, new ServiceUnavailableException());
+      },
+    );
   }
+
+  private verifyForTenant(request: KeplarsWebhookRequest, response: unknown, signed: ReadSignature, tenant: string, secrets: readonly string[]): true {
+    const known = secrets.length > 0;
+    // The same work whether the tenant exists or not: one HMAC per secret, a decoy for an unknown one.
+    const matched = matchesAnySecret(signed, request.rawBody!, known ? secrets : this.decoySecrets);
+    if (known && matched) {
+      this.clock.signed();
+      return true;
+    }
+    this.refuse(request, response, known ? 'signature does not match' : 'unknown tenant', tenant);
+  }
+
+  /** Answers 401, the same for every reason; the reason, and how to fix it, go to the log. */
+  private refuse(request: KeplarsWebhookRequest, response: unknown, rejection: SignatureRejection | 'unknown tenant', tenant?: string): never {
+    const hint =
+      rejection === 'unknown tenant'
+        ? 'tenants.resolveSecret returned no secret for it'
+        : tenant !== undefined && rejection === 'signature does not match'
+          ? "check the secret tenants.resolveSecret returns for it; while the tenant rotates it, return both (a list)"
+          : HINTS[rejection];
+    const forTenant = tenant === undefined ? '' : ` for tenant ${quoted(tenant)}`;
+    // An unknown tenant counts as a wrong signature here too.
+    this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
+    this.logger.warn(`Rejected a webhook${forTenant} from ${request.ip}: ${rejection} (${hint}) (401).`);
+    throw refusal(response, new UnauthorizedException());
+  }
+}
+
+/** A tenant from the URL, fit for a log line: quoted, and cut short. */
+function quoted(tenant: string): string {
+  return JSON.stringify(tenant.length > 64 ? `${tenant.slice(0, 64)}…` : tenant);
 }

@@ -38,29 +38,52 @@ const UNIX_SECONDS = /^\d{1,12}$/;
  * if (rejection) throw new UnauthorizedException();
  */
 export function verifyKeplarsSignature(input: SignatureInput): SignatureRejection | undefined {
-  if (input.signature === undefined || input.signature === '') return 'signature header missing';
+  const signed = readKeplarsSignature(input);
+  if ('rejection' in signed) return signed.rejection;
+  return matchesAnySecret(signed, input.rawBody, input.secrets) ? undefined : 'signature does not match';
+}
+
+/** A signature header that is well formed (and, with the timestamped scheme, within tolerance). */
+export interface ReadSignature {
+  /** The digest the header claims, as bytes. */
+  readonly expected: Buffer;
+  /** The timestamp that is part of the signed content, with the timestamped scheme. */
+  readonly timestamp: string | undefined;
+}
+
+/**
+ * The first half of {@link verifyKeplarsSignature}: everything that needs no secret. A route whose
+ * secrets are looked up per request checks this first, so a request that could never verify costs no
+ * lookup.
+ */
+export function readKeplarsSignature(input: Omit<SignatureInput, 'secrets'>): ReadSignature | { readonly rejection: SignatureRejection } {
+  if (input.signature === undefined || input.signature === '') return { rejection: 'signature header missing' };
   // A repeated header arrives as a list, or joined with ", ": neither is one valid signature.
-  if (typeof input.signature !== 'string') return 'signature malformed';
+  if (typeof input.signature !== 'string') return { rejection: 'signature malformed' };
   const hex = SHA256_HEX.exec(input.signature.trim())?.[1];
-  if (hex === undefined) return 'signature malformed';
+  if (hex === undefined) return { rejection: 'signature malformed' };
   const expected = Buffer.from(hex, 'hex');
 
   let timestamp: string | undefined;
   if (input.timestamp) {
     const value = input.timestamp.value;
-    if (value === undefined || value === '') return 'timestamp header missing';
-    if (typeof value !== 'string' || !UNIX_SECONDS.test(value.trim())) return 'timestamp malformed';
+    if (value === undefined || value === '') return { rejection: 'timestamp header missing' };
+    if (typeof value !== 'string' || !UNIX_SECONDS.test(value.trim())) return { rejection: 'timestamp malformed' };
     timestamp = value.trim();
     const now = input.timestamp.nowSeconds ?? Math.floor(Date.now() / 1000);
-    if (Math.abs(now - Number(timestamp)) > input.timestamp.toleranceSeconds) return 'timestamp outside tolerance';
+    if (Math.abs(now - Number(timestamp)) > input.timestamp.toleranceSeconds) return { rejection: 'timestamp outside tolerance' };
   }
+  return { expected, timestamp };
+}
 
+/** The second half: whether any of the secrets made this signature, compared in constant time. */
+export function matchesAnySecret(signed: ReadSignature, rawBody: Buffer, secrets: readonly string[]): boolean {
   let matched = false;
   // Every secret is tried, so the time taken does not tell which one matched.
-  for (const secret of input.secrets) {
-    matched = timingSafeEqual(keplarsDigest(secret, input.rawBody, timestamp), expected) || matched;
+  for (const secret of secrets) {
+    matched = timingSafeEqual(keplarsDigest(secret, rawBody, signed.timestamp), signed.expected) || matched;
   }
-  return matched ? undefined : 'signature does not match';
+  return matched;
 }
 
 /**

@@ -23,6 +23,17 @@ export function isKnownKeplarsEventType(type: string): type is KeplarsEventType 
   return KNOWN_TYPES.has(type);
 }
 
+/** Where an event came from: the endpoint (module import) that received it, and its tenant if any. */
+export interface KeplarsEventSource {
+  /** The endpoint's `name`; `'default'` when the import has none. */
+  readonly endpoint: string;
+  /** The tenant named in the request's path, on a route with `tenants`. */
+  readonly tenant?: string | undefined;
+}
+
+/** The name of an import of the module that was given none. */
+export const DEFAULT_ENDPOINT = 'default';
+
 /** What every event carries, whichever of Keplars' wire shapes it arrived in. */
 export interface KeplarsEventBase<TType extends string = string> {
   /** The event type, e.g. `'email.opened'`. */
@@ -44,6 +55,13 @@ export interface KeplarsEventBase<TType extends string = string> {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** The JSON body exactly as Keplars sent it, for anything the canonical fields do not cover. */
   readonly body: Readonly<Record<string, unknown>>;
+  /**
+   * The endpoint that received it: the `name` of the module import (`'default'` when unnamed). Lets one
+   * app tell its Keplars accounts apart; `@OnKeplarsEvent(type, { endpoint })` filters on it.
+   */
+  readonly endpoint: string;
+  /** The tenant named in the request's path, on a route with `tenants` (one secret per tenant); else `undefined`. */
+  readonly tenant: string | undefined;
 }
 
 export type EmailQueuedEvent = KeplarsEventBase<'email.queued'>;

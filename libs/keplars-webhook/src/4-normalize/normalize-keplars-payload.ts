@@ -1,10 +1,11 @@
 import type { KeplarsPayload } from '../3-validate/validate-keplars-payload.js';
 import { deriveKeplarsEventId } from './derive-event-id.js';
-import type { KeplarsEvent, KeplarsEventBase } from './keplars-event.js';
+import { DEFAULT_ENDPOINT, type KeplarsEvent, type KeplarsEventBase, type KeplarsEventSource } from './keplars-event.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 
 const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
+const DEFAULT_SOURCE: KeplarsEventSource = Object.freeze({ endpoint: DEFAULT_ENDPOINT });
 
 /**
  * Turns a validated body of any wire shape (SPEC §1) into the one canonical event handlers receive:
@@ -12,8 +13,9 @@ const NO_METADATA: Readonly<Record<string, unknown>> = Object.freeze({});
  * `{ event, data: {…} }`. Email fields are read from `data` first, then from the top level.
  *
  * @param receivedAt stands in for the timestamp of a payload that has none (default: now).
+ * @param source the endpoint (and tenant) that received it (default: the unnamed endpoint).
  */
-export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt?: Date): KeplarsEvent {
+export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt?: Date, source: KeplarsEventSource = DEFAULT_SOURCE): KeplarsEvent {
   const data = payload.data as Fields | undefined;
   const field = (name: string): string | undefined => (data?.[name] ?? payload[name]) as string | undefined;
 
@@ -29,6 +31,8 @@ export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt?: Da
     workspaceId: field('workspace_id'),
     metadata: (data?.metadata ?? payload.metadata ?? NO_METADATA) as Fields,
     body: payload,
+    endpoint: source.endpoint,
+    tenant: source.tenant,
   };
 
   switch (type) {

@@ -15,6 +15,10 @@ export type EventClaim =
  * Where deduplication marks live. One small interface, so the in-memory and Redis stores (or your
  * own) are interchangeable; both operations must be atomic per event id. A store that cannot be
  * reached rejects, and the webhook answers 503 without running any handler.
+ *
+ * The `eventId` a store receives is the event's key (`keplarsEventKey()` in `event-key.ts`): its id, prefixed with
+ * the endpoint and tenant that received it when there are several (`eu::evt_1`), so one store can
+ * serve several endpoints without mixing their events up.
  */
 export interface KeplarsIdempotencyStore {
   /** Takes the event for this delivery, unless it is done or held by another delivery. */

@@ -1,4 +1,5 @@
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsEventHandler, KeplarsHandlerRegistry } from './keplars-handler-registry.js';
 
@@ -39,7 +40,8 @@ export class KeplarsHandlerTimeoutError extends Error {
  * Runs an event's handlers once (SPEC §4): claims the event in the idempotency store, runs the
  * matching handlers that have not yet succeeded for it, side by side, then records which succeeded.
  * A failing handler neither stops the others nor gets marked, so the next delivery retries just it.
- * Without a store (deduplication off), every delivery runs every matching handler.
+ * Without a store (deduplication off), every delivery runs every matching handler. Events are
+ * kept by {@link keplarsEventKey}: their id, namespaced by endpoint and tenant.
  */
 export class KeplarsEventDelivery {
   constructor(
@@ -49,16 +51,18 @@ export class KeplarsEventDelivery {
   ) {}
 
   async deliver(event: KeplarsEvent): Promise<DeliveryOutcome> {
-    const handlers = this.registry.handlersFor(event.type);
+    const handlers = this.registry.handlersFor(event.type, event.endpoint, event.tenant);
     if (this.store === undefined) {
       const ran = runHandlers(handlers, event, this.settings.lockMs);
       const { failures } = ran instanceof Promise ? await ran : ran;
       return failures.length > 0 ? { kind: 'handler-failed', failures } : { kind: 'handled', handlers: handlers.length, ran: handlers };
     }
 
+    // The same id from two endpoints (or tenants) is two events: each is kept under its own key.
+    const key = keplarsEventKey(event, event.id);
     let claim;
     try {
-      claim = await this.store.claim(event.id, this.settings.lockMs);
+      claim = await this.store.claim(key, this.settings.lockMs);
     } catch (error) {
       return { kind: 'store-unavailable', error };
     }
@@ -66,11 +70,11 @@ export class KeplarsEventDelivery {
     if (claim.state === 'busy') return { kind: 'in-progress' };
 
     const pending = claim.handled.size === 0 ? handlers : handlers.filter((handler) => !claim.handled.has(handler.name));
-    const ran = runHandlers(this.settings.markEachHandler ? this.markingEach(pending, event.id) : pending, event, this.settings.lockMs);
+    const ran = runHandlers(this.settings.markEachHandler ? this.markingEach(pending, key) : pending, event, this.settings.lockMs);
     const { succeeded, failures } = ran instanceof Promise ? await ran : ran; // nothing to wait for when all were synchronous
     const complete = failures.length === 0;
     try {
-      await this.store.settle(event.id, claim.token, succeeded, complete, this.settings.windowMs);
+      await this.store.settle(key, claim.token, succeeded, complete, this.settings.windowMs);
     } catch (error) {
       // The handlers ran; answering 2xx keeps Keplars from sending it again. The lock, still held,
       // expires on its own.

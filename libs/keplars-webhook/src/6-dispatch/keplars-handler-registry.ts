@@ -1,10 +1,23 @@
-import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { DEFAULT_ENDPOINT, type KeplarsEvent } from '../4-normalize/keplars-event.js';
+
+/** Endpoints and tenants a handler takes events from, as checked lists; `undefined` takes all. */
+export interface HandlerSubscription {
+  readonly patterns: readonly string[];
+  readonly endpoints?: readonly string[] | undefined;
+  readonly tenants?: readonly string[] | undefined;
+}
 
 /** One method (or listener) that takes events of the types its patterns match. */
 export interface KeplarsEventHandler {
   /** Stable across restarts and instances (`ClassName.method`): deduplication marks are kept by it. */
   readonly name: string;
+  /** Every pattern it listens to (of all its subscriptions). */
   readonly patterns: readonly string[];
+  /**
+   * What it takes, when it filters by endpoint or tenant (SPEC §7): an event is its if any one
+   * subscription matches it. Absent: `patterns` from every endpoint and tenant.
+   */
+  readonly subscriptions?: readonly HandlerSubscription[];
   readonly invoke: (event: KeplarsEvent) => unknown;
   /**
    * How many of the app's functions one run of it calls for this type, when that is not one: the
@@ -21,33 +34,60 @@ export function countListeners(ran: readonly KeplarsEventHandler[], type: string
 }
 
 const MAX_CACHED_TYPES = 256;
+const NO_HANDLERS: readonly KeplarsEventHandler[] = Object.freeze([]);
 
-/** The handlers found at startup, and which of them take a given event type. */
+/**
+ * The handlers found at startup, and which of them take a given event. One registry serves every
+ * import of the module (every endpoint), so a handler is found, checked and logged once.
+ */
 export class KeplarsHandlerRegistry {
   private readonly handlers: KeplarsEventHandler[] = [];
-  private readonly byType = new Map<string, readonly KeplarsEventHandler[]>();
+  /** endpoint → type → handlers, before any tenant filter. */
+  private readonly byEndpoint = new Map<string, Map<string, readonly KeplarsEventHandler[]>>();
+  private filtersByTenant = false;
 
   /** @param prepare applied to each handler as it is added (the module's telemetry wraps it there). */
   constructor(private readonly prepare: (handler: KeplarsEventHandler) => KeplarsEventHandler = (handler) => handler) {}
 
   add(handler: KeplarsEventHandler): void {
     this.handlers.push(this.prepare(handler));
-    this.byType.clear();
+    this.filtersByTenant ||= handler.subscriptions?.some((subscription) => subscription.tenants !== undefined) ?? false;
+    this.byEndpoint.clear();
   }
 
   all(): readonly KeplarsEventHandler[] {
     return this.handlers;
   }
 
-  handlersFor(type: string): readonly KeplarsEventHandler[] {
-    let matching = this.byType.get(type);
-    if (matching === undefined) {
-      matching = this.handlers.filter((handler) => handler.patterns.some((pattern) => patternMatches(pattern, type)));
-      // Types come from signed requests, but keep the cache bounded all the same.
-      if (this.byType.size < MAX_CACHED_TYPES) this.byType.set(type, matching);
+  /** The handlers that take an event of this type, from this endpoint and tenant. */
+  handlersFor(type: string, endpoint: string = DEFAULT_ENDPOINT, tenant?: string): readonly KeplarsEventHandler[] {
+    let byType = this.byEndpoint.get(endpoint);
+    if (byType === undefined) {
+      byType = new Map();
+      this.byEndpoint.set(endpoint, byType); // endpoints are the app's own imports: few
     }
-    return matching;
+    let matching = byType.get(type);
+    if (matching === undefined) {
+      matching = this.handlers.filter((handler) => takes(handler, type, endpoint, undefined));
+      // Types come from signed requests, but keep the cache bounded all the same.
+      if (byType.size < MAX_CACHED_TYPES) byType.set(type, matching);
+    }
+    // Tenants are many and come from the URL: filtered per event, never cached.
+    if (!this.filtersByTenant || matching.length === 0) return matching;
+    const forTenant = matching.filter((handler) => takes(handler, type, endpoint, tenant ?? null));
+    return forTenant.length === 0 ? NO_HANDLERS : forTenant;
   }
+}
+
+/** `tenant` `undefined`: tenant filters not looked at yet; `null`: the event has no tenant. */
+function takes(handler: KeplarsEventHandler, type: string, endpoint: string, tenant: string | null | undefined): boolean {
+  if (handler.subscriptions === undefined) return handler.patterns.some((pattern) => patternMatches(pattern, type));
+  return handler.subscriptions.some(
+    (subscription) =>
+      (subscription.endpoints === undefined || subscription.endpoints.includes(endpoint)) &&
+      (tenant === undefined || subscription.tenants === undefined || (tenant !== null && subscription.tenants.includes(tenant))) &&
+      subscription.patterns.some((pattern) => patternMatches(pattern, type)),
+  );
 }
 
 /** `'*'` matches every type, `'email.*'` every type under `email.`, anything else only itself. */

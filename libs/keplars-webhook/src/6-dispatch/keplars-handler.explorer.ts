@@ -1,12 +1,30 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { isKnownKeplarsEventType, KEPLARS_EVENT_TYPES, type KeplarsEvent } from '../4-normalize/keplars-event.js';
-import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import { KeplarsEndpoints, type KeplarsEndpoint } from '../module/keplars-endpoints.js';
+import { LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
-import { KeplarsHandlerRegistry, type KeplarsEventHandler } from './keplars-handler-registry.js';
-import { KEPLARS_EVENT_HANDLER } from './on-keplars-event.decorator.js';
+import { KeplarsHandlerRegistry, type HandlerSubscription, type KeplarsEventHandler } from './keplars-handler-registry.js';
+import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** How handlers run on each endpoint, in words for the startup log. */
+function deliveryModes(endpoints: readonly KeplarsEndpoint[]): string {
+  const modes = endpoints.map((endpoint) => deliveryMode(endpoint.queue));
+  if (new Set(modes).size <= 1) return modes[0] ?? deliveryMode(undefined);
+  return endpoints.map((endpoint, index) => `${modes[index]} on endpoint ${endpoint.name}`).join('; ');
+}
+
+/** A handler's endpoint and tenant filters, in words for the startup log. */
+function filtersOf(handler: KeplarsEventHandler): string {
+  const filtered = handler.subscriptions?.filter((subscription) => subscription.endpoints || subscription.tenants) ?? [];
+  if (filtered.length === 0) return '';
+  const words = filtered.map((subscription) =>
+    [subscription.endpoints && `endpoint ${subscription.endpoints.join(' or ')}`, subscription.tenants && `tenant ${subscription.tenants.join(' or ')}`].filter(Boolean).join(', '),
+  );
+  return ` from ${[...new Set(words)].join('; ')}`;
+}
 
 /** How handlers run, in words for the startup log. */
 function deliveryMode(queue: ResolvedKeplarsOptions['queue']): string {
@@ -20,7 +38,8 @@ function deliveryMode(queue: ResolvedKeplarsOptions['queue']): string {
  * what cannot work (a request-scoped provider, a malformed pattern) and warns of a type Keplars does
  * not send. Then, if the app uses `@nestjs/event-emitter`, adds it as one more handler. Logs what it
  * found, and warns when it found nothing: a service left out of `providers` is never instantiated, so
- * its handlers silently never run.
+ * its handlers silently never run. It lives in the module every import of `KeplarsWebhookModule`
+ * shares, so it runs (and logs) once however many endpoints there are.
  */
 @Injectable()
 export class KeplarsHandlerExplorer implements OnModuleInit {
@@ -31,7 +50,7 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly moduleRef: ModuleRef,
     private readonly registry: KeplarsHandlerRegistry,
-    @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+    private readonly endpoints: KeplarsEndpoints,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -39,17 +58,14 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     const names = new Map<string, number>();
     for (const wrapper of this.discovery.getProviders()) {
       if (wrapper.isAlias) continue; // useExisting: the provider it points to is scanned itself
-      for (const { method, patterns } of this.handlerMethods(wrapper)) {
+      for (const { method, subscriptions } of this.handlerMethods(wrapper)) {
         const base = `${wrapper.metatype?.name ?? String(wrapper.token)}.${method}`;
         const seen = (names.get(base) ?? 0) + 1;
         names.set(base, seen);
         const name = seen === 1 ? base : `${base}#${seen}`;
 
-        const malformed = patterns.filter((pattern) => typeof pattern !== 'string' || pattern === '');
-        if (patterns.length === 0 || malformed.length > 0) {
-          problems.push(`@OnKeplarsEvent() on ${base} needs event types such as 'email.opened', a list of them, or '*' (got ${JSON.stringify(patterns)}).`);
-          continue;
-        }
+        const checked = this.checkSubscriptions(base, subscriptions, problems);
+        if (checked === undefined) continue;
         if (!wrapper.isDependencyTreeStatic()) {
           problems.push(
             `${base} handles Keplars events but ${wrapper.name} is request-scoped (or depends on a request-scoped provider). ` +
@@ -57,20 +73,25 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
           );
           continue;
         }
-        this.warnOfUnknownTypes(base, patterns as string[]);
+        const patterns = [...new Set(checked.flatMap((subscription) => subscription.patterns))];
+        this.warnOfUnknownTypes(base, patterns);
         const instance = wrapper.instance as Record<string, (event: KeplarsEvent) => unknown>;
-        this.registry.add({ name, patterns: patterns as string[], invoke: (event) => instance[method]!(event) });
+        const filtered = checked.some((subscription) => subscription.endpoints !== undefined || subscription.tenants !== undefined);
+        this.registry.add({ name, patterns, ...(filtered ? { subscriptions: checked } : {}), invoke: (event) => instance[method]!(event) });
       }
     }
     if (problems.length > 0) throw new KeplarsConfigurationError(problems);
     const found = [...this.registry.all()];
-    const emitting = this.options.emitEvents && (await this.addEventEmitter());
+    const endpoints = this.endpoints.all();
+    const emittingFrom = endpoints.filter((endpoint) => endpoint.emitEvents);
+    const emitting = emittingFrom.length > 0 && (await this.addEventEmitter(emittingFrom.length === endpoints.length ? undefined : emittingFrom.map((endpoint) => endpoint.name)));
     this.logFound(found, emitting);
   }
 
   private logFound(found: readonly KeplarsEventHandler[], emitting: boolean): void {
+    const mode = deliveryModes(this.endpoints.all());
     for (const handler of found) {
-      this.logger.log(`Handler ${handler.name} takes ${handler.patterns.join(', ')} (${deliveryMode(this.options.queue)})`);
+      this.logger.log(`Handler ${handler.name} takes ${handler.patterns.join(', ')}${filtersOf(handler)} (${mode})`);
     }
     if (emitting) this.logger.log(`Every event is also emitted on @nestjs/event-emitter as keplars.<type>, for @OnEvent('keplars.…') listeners`);
     if (found.length > 0) return;
@@ -82,13 +103,33 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     );
   }
 
-  private handlerMethods(wrapper: ProviderWrapper): { method: string; patterns: unknown[] }[] {
+  private handlerMethods(wrapper: ProviderWrapper): { method: string; subscriptions: readonly KeplarsSubscription[] }[] {
     const prototype = wrapper.instance ? Object.getPrototypeOf(wrapper.instance) : wrapper.metatype?.prototype;
     if (!prototype || prototype === Object.prototype) return [];
     return this.scanner.getAllMethodNames(prototype).flatMap((method) => {
-      const patterns: unknown[] | undefined = Reflect.getMetadata(KEPLARS_EVENT_HANDLER, prototype[method]);
-      return patterns ? [{ method, patterns }] : [];
+      const subscriptions: KeplarsSubscription[] | undefined = Reflect.getMetadata(KEPLARS_EVENT_HANDLER, prototype[method]);
+      return subscriptions ? [{ method, subscriptions }] : [];
     });
+  }
+
+  /** The decorators' arguments, checked: patterns, and filters naming endpoints that exist. */
+  private checkSubscriptions(handler: string, subscriptions: readonly KeplarsSubscription[], problems: string[]): HandlerSubscription[] | undefined {
+    const before = problems.length;
+    const names = this.endpoints.all().map((endpoint) => endpoint.name);
+    const checked = subscriptions.map(({ patterns, filter }): HandlerSubscription => {
+      const malformed = patterns.filter((pattern) => typeof pattern !== 'string' || pattern === '');
+      if (patterns.length === 0 || malformed.length > 0) {
+        problems.push(`@OnKeplarsEvent() on ${handler} needs event types such as 'email.opened', a list of them, or '*' (got ${JSON.stringify(patterns)}).`);
+      }
+      const endpoints = filterList(handler, 'endpoint', filter?.endpoint, problems);
+      for (const endpoint of endpoints ?? []) {
+        if (!names.includes(endpoint)) {
+          problems.push(`@OnKeplarsEvent() on ${handler} takes events of endpoint "${endpoint}", but no import of KeplarsWebhookModule has that name (the names are: ${names.join(', ')}).`);
+        }
+      }
+      return { patterns: patterns as string[], endpoints, tenants: filterList(handler, 'tenant', filter?.tenant, problems) };
+    });
+    return problems.length === before ? checked : undefined;
   }
 
   private warnOfUnknownTypes(handler: string, patterns: readonly string[]): void {
@@ -101,8 +142,11 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     }
   }
 
-  /** `@OnEvent('keplars.email.opened')` listeners get each event once, like a handler. Says whether it added one. */
-  private async addEventEmitter(): Promise<boolean> {
+  /**
+   * `@OnEvent('keplars.email.opened')` listeners get each event once, like a handler (from `endpoints`,
+   * or from all). Says whether it added one.
+   */
+  private async addEventEmitter(endpoints: readonly string[] | undefined): Promise<boolean> {
     let emitter: { emitAsync(event: string, ...values: unknown[]): Promise<unknown[]>; listeners(event: string): unknown[] } | undefined;
     try {
       const { EventEmitter2 } = await import('@nestjs/event-emitter');
@@ -114,9 +158,20 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     this.registry.add({
       name: 'EventEmitter2',
       patterns: ['*'],
+      ...(endpoints ? { subscriptions: [{ patterns: ['*'], endpoints }] } : {}),
       invoke: (event) => emitter.emitAsync(`keplars.${event.type}`, event),
       listenerCount: (type) => emitter.listeners(`keplars.${type}`).length,
     });
     return true;
   }
+}
+
+function filterList(handler: string, key: 'endpoint' | 'tenant', value: unknown, problems: string[]): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || list.some((item) => typeof item !== 'string' || item === '')) {
+    problems.push(`@OnKeplarsEvent() on ${handler}: ${key} must be a ${key} name or a list of them (got ${JSON.stringify(value)}).`);
+    return undefined;
+  }
+  return list as string[];
 }

@@ -10,6 +10,7 @@ describe('parseSendArgs', () => {
   it('defaults to one email.delivered in the envelope shape, to the local app', () => {
     expect(optionsOf([])).toEqual({
       url: new URL(DEFAULT_WEBHOOK_URL),
+      tenant: undefined,
       secret: undefined,
       envFiles: [],
       type: 'email.delivered',
@@ -31,6 +32,7 @@ describe('parseSendArgs', () => {
     ];
     expect(optionsOf(argv)).toEqual({
       url: new URL('https://hooks.example.com/keplars'),
+      tenant: undefined,
       secret: 's3cret',
       envFiles: ['.env', '.env.example'],
       type: 'email.bounced',
@@ -42,6 +44,17 @@ describe('parseSendArgs', () => {
       badSignature: true,
       timestamp: true,
     });
+  });
+
+  it.each([
+    ['--path, for a named endpoint', ['--path', '/webhooks/keplars/eu'], 'http://localhost:3000/webhooks/keplars/eu'],
+    ['--tenant, added to the default path', ['--tenant', 'acme'], 'http://localhost:3000/webhooks/keplars/acme'],
+    ['--tenant, filling the :parameter of --url', ['--url', 'https://api.example.com/hooks/:workspace/keplars', '--tenant', 'acme corp'], 'https://api.example.com/hooks/acme%20corp/keplars'],
+    ['--tenant after --path', ['--path', '/saas/keplars/', '--tenant', 'acme'], 'http://localhost:3000/saas/keplars/acme'],
+  ])('%s', (_, argv, url) => {
+    const options = optionsOf(argv);
+    expect(options.url.href).toBe(url);
+    expect(options.tenant).toBe(argv.includes('--tenant') ? argv[argv.indexOf('--tenant') + 1] : undefined);
   });
 
   it.each([['flat'], ['event-data']])('accepts the %s shape', (shape) => {
@@ -70,6 +83,8 @@ describe('parseSendArgs', () => {
     ['not a URL', ['--url', 'nowhere'], /--url must be a full URL such as http:\/\/localhost:3000\/webhooks\/keplars, not "nowhere"/],
     ['an empty type', ['--type', ' '], /--type must name an event type/],
     ['an empty secret', ['--secret', ''], /--secret must not be empty/],
+    ['a --path that is not a path', ['--path', 'webhooks/eu'], /--path must be a URL path such as \/webhooks\/keplars\/eu/],
+    ['an empty --tenant', ['--tenant', ''], /--tenant must not be empty/],
   ])('refuses %s, saying what is wrong and where to look', (_, argv, message) => {
     const parsed = parseSendArgs(argv);
     expect(parsed.kind).toBe('usage-error');

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { KEPLARS_WIRE_SHAPES, type KeplarsWireShape } from '../testing/index.js';
+import { withTenant } from '../testing/post-keplars-event.js';
 
 export const DEFAULT_WEBHOOK_URL = 'http://localhost:3000/webhooks/keplars';
 export const SECRET_VARIABLE = 'KEPLARS_WEBHOOK_SECRET';
@@ -7,7 +8,10 @@ const MAX_REPEAT = 1000;
 
 /** What `keplars-send` was asked to do. */
 export interface SendOptions {
+  /** Where to post: `--url`, with `--path` and `--tenant` applied. */
   url: URL;
+  /** From `--tenant`, on a route with one secret per tenant. */
+  tenant: string | undefined;
   /** From `--secret`; the environment and `--dotenv` are consulted later, by `resolveSendSecret()`. */
   secret: string | undefined;
   /** From `--dotenv` (named so because Node 20 itself takes any `--env-file` on the command line). */
@@ -36,6 +40,11 @@ How to run it:
 
 Options:
   --url URL            where your app receives webhooks (default: ${DEFAULT_WEBHOOK_URL})
+  --path PATH          post to this path of --url's host instead: another endpoint of an app with
+                       several Keplars accounts, e.g. --path /webhooks/keplars/eu
+  --tenant TENANT      the tenant, on a route with one secret per tenant: fills the path's :tenant
+                       segment (or is added as the last segment, e.g. /webhooks/keplars/acme);
+                       sign with that tenant's --secret
   --secret SECRET      the webhook secret your app verifies with
                        (default: $${SECRET_VARIABLE}, else the first --dotenv that sets it)
   --dotenv FILE        read ${SECRET_VARIABLE} from this dotenv file, if it exists (repeatable)
@@ -54,7 +63,9 @@ Options:
 Examples:
   keplars-webhook-send --type email.opened --email-id em_123
   keplars-webhook-send --repeat 2
-  keplars-webhook-send --type email.bounced --recipient gone@example.com --dotenv .env`;
+  keplars-webhook-send --type email.bounced --recipient gone@example.com --dotenv .env
+  keplars-webhook-send --path /webhooks/keplars/eu --secret "$KEPLARS_EU_SECRET"
+  keplars-webhook-send --tenant acme --secret "$ACME_KEPLARS_SECRET"`;
 
 /**
  * Reads `keplars-send`'s command line. Pure: it looks at nothing but its argument, so every rule
@@ -69,6 +80,8 @@ export function parseSendArgs(argv: readonly string[]): ParsedSendArgs {
       allowPositionals: false,
       options: {
         url: { type: 'string' },
+        path: { type: 'string' },
+        tenant: { type: 'string' },
         secret: { type: 'string' },
         dotenv: { type: 'string', multiple: true },
         type: { type: 'string' },
@@ -89,6 +102,17 @@ export function parseSendArgs(argv: readonly string[]): ParsedSendArgs {
 
   const url = parseUrl(values.url ?? DEFAULT_WEBHOOK_URL);
   if (typeof url === 'string') return usageError(url);
+  if (values.path !== undefined) {
+    if (!values.path.startsWith('/') || /[\s?#]/.test(values.path)) return usageError(`--path must be a URL path such as /webhooks/keplars/eu, not "${values.path}"`);
+    url.pathname = values.path;
+  }
+  if (values.tenant !== undefined) {
+    if (values.tenant.trim() === '') return usageError('--tenant must not be empty');
+    const path = url.pathname.split('/').some((segment) => segment.startsWith(':') || segment.startsWith('%3A'))
+      ? url.pathname
+      : `${url.pathname.replace(/\/$/, '')}/:tenant`;
+    url.pathname = withTenant(path, values.tenant);
+  }
 
   const shape = values.shape ?? 'envelope';
   if (!isWireShape(shape)) return usageError(`--shape must be one of ${KEPLARS_WIRE_SHAPES.join(', ')}, not "${shape}"`);
@@ -112,6 +136,7 @@ export function parseSendArgs(argv: readonly string[]): ParsedSendArgs {
     kind: 'send',
     options: {
       url,
+      tenant: values.tenant,
       secret: values.secret,
       envFiles: values.dotenv ?? [],
       type,

@@ -60,7 +60,7 @@ async function sendTestEvent(options: SendOptions, found: FoundSecret | undefine
   const secret = options.badSignature ? `wrong_${randomBytes(8).toString('hex')}` : found!.secret;
 
   const fields = (options.shape === 'flat' ? payload : payload.data) as Record<string, unknown>;
-  output.out(`POST ${options.url.href}`);
+  output.out(`POST ${options.url.href}${options.tenant === undefined ? '' : ` (tenant ${options.tenant})`}`);
   output.out(`  event   ${options.type} (${options.shape} shape), ${payload.id ? `id ${String(payload.id)}` : 'no id on the wire: the app derives one from the content'}`);
   output.out(`  email   ${String(fields.email_id)}, to ${String(fields.to ?? fields.recipient)}`);
   output.out(`  signed  ${options.badSignature ? 'with a wrong secret (--bad-signature)' : `with ${found!.source}`}${timestamp ? `, timestamped ${timestamp}` : ''}`);
@@ -97,9 +97,11 @@ function explain(response: KeplarsDeliveryResponse, options: SendOptions, found:
   if (response.headers[REFUSED_HEADER] === undefined) return explainRefusedByApp(response.status);
   switch (response.status) {
     case 401:
-      return options.badSignature
-        ? 'refused, as expected with --bad-signature (the app logs why)'
-        : `refused: the signature does not verify. Sign with the secret the app verifies with (this run used ${found?.source})` +
+      if (options.badSignature) return 'refused, as expected with --bad-signature (the app logs why)';
+      if (options.tenant !== undefined) {
+        return `refused: tenant "${options.tenant}" is unknown to the app, or its secret is not the one used (${found?.source}); the app's log says which`;
+      }
+      return `refused: the signature does not verify. Sign with the secret the app verifies with (this run used ${found?.source})` +
             (options.timestamp
               ? '; and drop --timestamp unless the app uses the timestamped scheme'
               : '; if the app uses the timestamped scheme, add --timestamp');
@@ -114,7 +116,9 @@ function explain(response: KeplarsDeliveryResponse, options: SendOptions, found:
     case 500:
       return "a handler failed: the app's log says which and why. Keplars would retry, and only the failed handlers would run again";
     case 503:
-      return "the app's deduplication store is unreachable; Keplars would retry later";
+      return options.tenant !== undefined
+        ? "the app could not look up the tenant's secret, or its deduplication store is unreachable (its log says which); Keplars would retry later"
+        : "the app's deduplication store is unreachable; Keplars would retry later";
     default:
       return "unexpected answer: see the app's log";
   }

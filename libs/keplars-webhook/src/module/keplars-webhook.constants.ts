@@ -12,3 +12,6 @@ export const KEPLARS_IDEMPOTENCY_STORE = Symbol.for('nestjs-keplars-webhook:idem
 export const LOG_CONTEXT = 'KeplarsWebhook';
 /** Queue mode's BullMQ queue, worker and connections, or `undefined` in inline mode. */
 export const KEPLARS_QUEUE_RUNTIME = Symbol.for('nestjs-keplars-webhook:queue-runtime');
+
+/** This import's route: its endpoint name, path and decorators (see `resolveRoute`). */
+export const KEPLARS_ROUTE = Symbol('KEPLARS_ROUTE');

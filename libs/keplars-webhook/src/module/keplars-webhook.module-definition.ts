@@ -1,11 +1,13 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createKeplarsWebhookController } from '../1-receive/keplars-webhook.controller.js';
+import { DEFAULT_ENDPOINT } from '../4-normalize/keplars-event.js';
+import { KEPLARS_ROUTE } from './keplars-webhook.constants.js';
 import type { KeplarsWebhookOptions, KeplarsWebhookRouteOptions } from './keplars-webhook.options.js';
 import { DEFAULT_WEBHOOK_PATH, resolveRoute } from './resolve-keplars-options.js';
 
 /**
  * `forRoot()` / `forRootAsync()` as Nest's own dynamic modules build them. The route options are
- * "extras": known when the module is imported, since they shape the controller.
+ * "extras": known when the module is imported, since they shape the controller (and name the endpoint).
  */
 export const {
   ConfigurableModuleClass: KeplarsWebhookConfigurableModule,
@@ -15,8 +17,12 @@ export const {
 } = new ConfigurableModuleBuilder<KeplarsWebhookOptions>({ moduleName: 'KeplarsWebhook' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createKeplarsWebhookOptions')
-  .setExtras<KeplarsWebhookRouteOptions>({ path: DEFAULT_WEBHOOK_PATH, routeDecorators: [] }, (definition, route) => ({
-    ...definition,
-    controllers: [...(definition.controllers ?? []), createKeplarsWebhookController(resolveRoute(route))],
-  }))
+  .setExtras<KeplarsWebhookRouteOptions>({ name: DEFAULT_ENDPOINT, path: DEFAULT_WEBHOOK_PATH, routeDecorators: [] }, (definition, extras) => {
+    const route = resolveRoute(extras);
+    return {
+      ...definition,
+      providers: [...(definition.providers ?? []), { provide: KEPLARS_ROUTE, useValue: route }],
+      controllers: [...(definition.controllers ?? []), createKeplarsWebhookController(route)],
+    };
+  })
   .build();

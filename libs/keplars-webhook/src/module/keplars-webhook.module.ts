@@ -1,18 +1,18 @@
 import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { createIdempotencyStore } from '../5-deduplicate/create-idempotency-store.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
-import { KeplarsHandlerExplorer } from '../6-dispatch/keplars-handler.explorer.js';
 import { KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
 import { KeplarsDeliveryQueue } from '../queue/keplars-delivery-queue.js';
 import { KEPLARS_QUEUE, receives } from '../queue/keplars-queue.options.js';
 import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
 import { QueueHealthProbe, readQueueBacklog } from '../queue/queue-backlog.js';
 import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KeplarsEndpoints } from './keplars-endpoints.js';
+import { KeplarsHandlersModule } from './keplars-handlers.module.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE, LOG_CONTEXT } from './keplars-webhook.constants.js';
 import {
   KEPLARS_ASYNC_OPTIONS_TYPE,
   KEPLARS_MODULE_OPTIONS,
@@ -20,12 +20,8 @@ import {
   KeplarsWebhookConfigurableModule,
 } from './keplars-webhook.module-definition.js';
 import type { KeplarsWebhookOptions } from './keplars-webhook.options.js';
-import { RawBodyCheck } from './raw-body.check.js';
-import { createDeliveryTelemetry } from '../observe/create-delivery-telemetry.js';
-import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../observe/keplars-health.indicator.js';
-import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
-import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
+import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions, type ResolvedKeplarsOptions, type ResolvedRoute } from './resolve-keplars-options.js';
 
 /**
  * Receives Keplars webhooks: mounts `POST /webhooks/keplars`, verifies each request's signature,
@@ -42,15 +38,33 @@ import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptio
  *   inject: [ConfigService],
  *   useFactory: (config: ConfigService) => ({ secret: config.getOrThrow('KEPLARS_WEBHOOK_SECRET') }),
  * })
+ *
+ * // several Keplars accounts: import it once per account, each with a name and a path
+ * KeplarsWebhookModule.forRoot({ name: 'eu', path: '/webhooks/keplars/eu', secret: process.env.KEPLARS_EU_SECRET }),
+ * KeplarsWebhookModule.forRoot({ name: 'us', path: '/webhooks/keplars/us', secret: process.env.KEPLARS_US_SECRET }),
  * ```
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [KeplarsHandlersModule],
   providers: [
     {
       provide: KEPLARS_OPTIONS,
-      useFactory: (options: KeplarsWebhookOptions) => resolveKeplarsOptions(options),
-      inject: [KEPLARS_MODULE_OPTIONS],
+      useFactory: (options: KeplarsWebhookOptions, route: ResolvedRoute, endpoints: KeplarsEndpoints) => {
+        let resolved: ResolvedKeplarsOptions;
+        try {
+          resolved = resolveKeplarsOptions(options, route);
+        } catch (error) {
+          // Say which import is wrong when there are several.
+          if (error instanceof KeplarsConfigurationError && endpoints.all().length > 0) {
+            throw new KeplarsConfigurationError(error.problems.map((problem) => `endpoint "${route.name}": ${problem}`));
+          }
+          throw error;
+        }
+        const clashes = endpoints.add(route, resolved);
+        if (clashes.length > 0) throw new KeplarsConfigurationError(clashes);
+        return resolved;
+      },
+      inject: [KEPLARS_MODULE_OPTIONS, KEPLARS_ROUTE, KeplarsEndpoints],
     },
     {
       provide: KEPLARS_IDEMPOTENCY_STORE,
@@ -67,14 +81,7 @@ import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptio
         }),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
-    {
-      provide: KeplarsHandlerRegistry,
-      useFactory: (telemetry: DeliveryTelemetry) => new KeplarsHandlerRegistry((handler) => telemetry.instrumentHandler(handler)),
-      inject: [KEPLARS_TELEMETRY],
-    },
-    // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), health.
-    SignedDeliveryClock,
-    { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
+    // Health, beside the pipeline (this endpoint's store; the telemetry is shared, in KeplarsHandlersModule).
     {
       // Queue mode adds the queue's reachability, backlog and dead letters to the health check.
       provide: KEPLARS_HEALTH_PROBES,
@@ -115,9 +122,7 @@ import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptio
       inject: [KEPLARS_QUEUE_RUNTIME],
     },
     KeplarsQueueLifecycle,
-    KeplarsHandlerExplorer,
     KeplarsSignatureGuard,
-    RawBodyCheck,
   ],
   exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters],
 })

@@ -14,11 +14,26 @@ export type { KeplarsQueueOptions, KeplarsQueueRole } from '../queue/keplars-que
 export interface KeplarsWebhookOptions {
   /**
    * The webhook signing secret from the Keplars dashboard. A list accepts a request signed with any
-   * one of them, for rotating the secret without downtime. `undefined` is accepted by the type, so an
-   * app can pass `process.env.KEPLARS_WEBHOOK_SECRET` as it is; the module then refuses to start and
-   * says which variable to set.
+   * one of them, for rotating the secret without downtime. Required, unless `tenants` is given.
+   * `undefined` is accepted by the type, so an app can pass `process.env.KEPLARS_WEBHOOK_SECRET` as it
+   * is; the module then refuses to start and says which variable to set.
    */
-  secret: string | readonly (string | undefined)[] | undefined;
+  secret?: string | readonly (string | undefined)[] | undefined;
+  /**
+   * One route for many Keplars accounts, each with its own secret, looked up per request: the tenant
+   * is a parameter of the route's `path` (e.g. `/webhooks/keplars/:tenant`), and `resolveSecret` finds
+   * its secret (in your database, a vault…). Give either `secret` or `tenants`.
+   *
+   * @example
+   * KeplarsWebhookModule.forRootAsync({
+   *   path: '/webhooks/keplars/:tenant',
+   *   inject: [WorkspaceService],
+   *   useFactory: (workspaces: WorkspaceService) => ({
+   *     tenants: { resolveSecret: (tenant) => workspaces.keplarsSecretOf(tenant) },
+   *   }),
+   * })
+   */
+  tenants?: KeplarsTenantOptions;
   /** The request header that carries the signature. @default 'x-keplars-signature' */
   signatureHeader?: string;
   /**
@@ -48,6 +63,30 @@ export interface KeplarsWebhookOptions {
    * @default undefined (inline mode)
    */
   queue?: KeplarsQueueOptions;
+}
+
+/**
+ * Finds a tenant's webhook secret (or secrets, during a rotation). `undefined`, `null` or an empty list
+ * for a tenant that does not exist: its requests are answered 401, exactly like a wrong signature.
+ * Throwing (or taking longer than `timeoutMs`) answers 503, so Keplars retries later.
+ */
+export type KeplarsSecretResolver = (tenant: string) => KeplarsResolvedSecret | Promise<KeplarsResolvedSecret>;
+export type KeplarsResolvedSecret = string | readonly string[] | undefined | null;
+
+export interface KeplarsTenantOptions {
+  /** Looks up a tenant's secret; called at most once per tenant per `cacheSeconds`, even under load. */
+  resolveSecret: KeplarsSecretResolver;
+  /** The name of the route parameter that holds the tenant: the path must contain `:<parameter>`. @default 'tenant' */
+  parameter?: string;
+  /**
+   * How long a tenant's secret (or its absence) is kept before it is looked up again: a rotated or
+   * revoked secret takes effect within this time. @default 60
+   */
+  cacheSeconds?: number;
+  /** The most tenants kept in the cache; beyond it, the longest cached are looked up again first. @default 10000 */
+  maxCachedTenants?: number;
+  /** How long `resolveSecret` may take before the request is answered 503, in ms. @default 2000 */
+  timeoutMs?: number;
 }
 
 export interface KeplarsTimestampOptions {
@@ -98,7 +137,18 @@ export interface KeplarsRedisStoreOptions {
  * `useFactory` in `forRootAsync()`, not in what it returns.
  */
 export interface KeplarsWebhookRouteOptions {
-  /** The path Keplars posts to (a global prefix still applies). @default '/webhooks/keplars' */
+  /**
+   * The endpoint's name, when the module is imported several times (one import per Keplars account):
+   * events carry it as `event.endpoint`, `@OnKeplarsEvent(type, { endpoint })` filters on it, and
+   * deduplication is kept apart per endpoint. Letters, digits, `-` and `_`.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * The path Keplars posts to (a global prefix still applies). Each import needs its own; with
+   * `tenants`, it holds the tenant parameter, e.g. `/webhooks/keplars/:tenant`.
+   * @default '/webhooks/keplars'
+   */
   path?: string;
   /**
    * Decorators put on the webhook route handler, as if written above it: mark it public for a global
@@ -117,6 +167,7 @@ export interface KeplarsWebhookRouteOptions {
 export const KEPLARS_OPTION_KEYS = {
   options: {
     secret: true,
+    tenants: true,
     signatureHeader: true,
     timestamp: true,
     maxBodyBytes: true,
@@ -124,6 +175,7 @@ export const KEPLARS_OPTION_KEYS = {
     emitEvents: true,
     queue: true,
   } satisfies Record<keyof KeplarsWebhookOptions, true>,
+  tenants: { resolveSecret: true, parameter: true, cacheSeconds: true, maxCachedTenants: true, timeoutMs: true } satisfies Record<keyof KeplarsTenantOptions, true>,
   timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
   deduplication: { windowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
   'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,
@@ -138,7 +190,7 @@ export const KEPLARS_OPTION_KEYS = {
     operationTimeoutMs: true,
   } satisfies Record<keyof KeplarsQueueOptions, true>,
   'queue.backoff': { delaySeconds: true, jitter: true } satisfies Record<keyof NonNullable<KeplarsQueueOptions['backoff']>, true>,
-  route: { path: true, routeDecorators: true } satisfies Record<keyof KeplarsWebhookRouteOptions, true>,
+  route: { name: true, path: true, routeDecorators: true } satisfies Record<keyof KeplarsWebhookRouteOptions, true>,
   forRootAsync: {
     useFactory: true,
     inject: true,
@@ -146,6 +198,7 @@ export const KEPLARS_OPTION_KEYS = {
     useClass: true,
     useExisting: true,
     provideInjectionTokensFrom: true,
+    name: true,
     path: true,
     routeDecorators: true,
   } satisfies Record<keyof ConfigurableModuleAsyncOptions<KeplarsWebhookOptions> | keyof KeplarsWebhookRouteOptions, true>,

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
-import { KEPLARS_OPTIONS, LOG_CONTEXT } from './keplars-webhook.constants.js';
-import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from './resolve-keplars-options.js';
+import { KeplarsEndpoints } from './keplars-endpoints.js';
+import { LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KeplarsConfigurationError } from './resolve-keplars-options.js';
 
 export const RAW_BODY_FIX =
   'Keplars signs the exact bytes it sends, so Nest must keep them: create the app with ' +
@@ -23,13 +24,14 @@ export class RawBodyCheck implements OnModuleInit {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
+    private readonly endpoints: KeplarsEndpoints,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const adapter = this.adapterHost.httpAdapter;
     if (!adapter) return; // an application context without HTTP: no webhook route to protect
-    if (this.options.queue?.role === 'process') return; // a worker only: it reads bodies from the queue
+    // Workers only (queue role 'process'): they read bodies from the queue, no route receives any.
+    if (this.endpoints.all().every((endpoint) => !endpoint.receives)) return;
     let recordsRawBody: boolean | undefined;
     try {
       recordsRawBody =

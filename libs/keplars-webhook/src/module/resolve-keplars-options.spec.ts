@@ -14,6 +14,7 @@ describe('resolveKeplarsOptions', () => {
   it('applies the documented defaults', () => {
     expect(resolveKeplarsOptions({ secret: 's' })).toEqual({
       secrets: ['s'],
+      tenants: undefined,
       signatureHeader: 'x-keplars-signature',
       timestamp: undefined,
       maxBodyBytes: 102_400,
@@ -122,7 +123,7 @@ describe('checkForRootAsyncKeys', () => {
 
 describe('resolveRoute', () => {
   it('defaults to POST /webhooks/keplars with no extra decorators', () => {
-    expect(resolveRoute({})).toEqual({ path: '/webhooks/keplars', routeDecorators: [] });
+    expect(resolveRoute({})).toEqual({ name: 'default', path: '/webhooks/keplars', routeDecorators: [] });
     expect(resolveRoute({ path: 'hooks/keplars' }).path).toBe('/hooks/keplars');
   });
 

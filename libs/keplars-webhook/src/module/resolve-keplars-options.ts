@@ -1,3 +1,4 @@
+import { DEFAULT_ENDPOINT } from '../4-normalize/keplars-event.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import {
   KEPLARS_QUEUE_NAME,
@@ -9,6 +10,7 @@ import {
   KEPLARS_OPTION_KEYS,
   type KeplarsDeduplicationOptions,
   type KeplarsRedisStoreOptions,
+  type KeplarsSecretResolver,
   type KeplarsWebhookOptions,
   type KeplarsWebhookRouteOptions,
 } from './keplars-webhook.options.js';
@@ -17,7 +19,9 @@ export const DEFAULT_WEBHOOK_PATH = '/webhooks/keplars';
 
 /** The options with every default applied, checked once at startup. */
 export interface ResolvedKeplarsOptions {
+  /** Empty on a route with `tenants`: the secrets are then looked up per request. */
   readonly secrets: readonly string[];
+  readonly tenants: ResolvedTenants | undefined;
   /** Lower-case, as Node presents incoming header names. */
   readonly signatureHeader: string;
   readonly timestamp: { readonly header: string; readonly toleranceSeconds: number } | undefined;
@@ -34,7 +38,17 @@ export interface ResolvedDeduplication {
   readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions & { readonly redis: NonNullable<KeplarsRedisStoreOptions['redis']> } } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore };
 }
 
+export interface ResolvedTenants {
+  readonly resolveSecret: KeplarsSecretResolver;
+  readonly parameter: string;
+  readonly cacheMs: number;
+  readonly maxCachedTenants: number;
+  readonly timeoutMs: number;
+}
+
 export interface ResolvedRoute {
+  /** The endpoint's name (`event.endpoint`). */
+  readonly name: string;
   readonly path: string;
   readonly routeDecorators: readonly MethodDecorator[];
 }
@@ -48,14 +62,24 @@ export class KeplarsConfigurationError extends Error {
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Applies defaults and checks every option, collecting all problems before it throws. */
-export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined): ResolvedKeplarsOptions {
+/**
+ * Applies defaults and checks every option, collecting all problems before it throws. `route` (the
+ * import's name and path) is checked against the options that depend on it (the tenant parameter).
+ */
+export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined, route?: ResolvedRoute): ResolvedKeplarsOptions {
   const problems: string[] = [];
   const input = (options ?? {}) as Partial<KeplarsWebhookOptions> & Record<string, unknown>;
   rejectUnknownKeys(input, 'options', problems);
 
-  const secrets = resolveSecrets(input.secret, problems);
+  const tenants = input.tenants === undefined ? undefined : resolveTenants(input.tenants, route, problems);
+  let secrets: string[] = [];
+  if (input.tenants === undefined) secrets = resolveSecrets(input.secret, problems);
+  else if (input.secret !== undefined) {
+    problems.push('give either secret (one Keplars account on this route) or tenants (a secret per tenant, looked up per request), not both.');
+  }
   const signatureHeader = headerName('signatureHeader', input.signatureHeader, 'x-keplars-signature', problems);
 
   let timestamp: ResolvedKeplarsOptions['timestamp'];
@@ -79,7 +103,7 @@ export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined
   }
 
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-  return { secrets, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue };
+  return { secrets, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue };
 }
 
 /** Checks the keys given to `forRootAsync()` itself, as the module is imported. */
@@ -89,9 +113,43 @@ export function checkForRootAsyncKeys(options: object): void {
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
 }
 
-/** Checks the route options given beside the module options (`path`, `routeDecorators`). */
+function resolveTenants(input: unknown, route: ResolvedRoute | undefined, problems: string[]): ResolvedTenants | undefined {
+  const shape = 'tenants must be { resolveSecret: (tenant) => secret, parameter?, cacheSeconds?, maxCachedTenants?, timeoutMs? }';
+  if (!isObject(input)) {
+    problems.push(`${shape} (got ${describe(input)}).`);
+    return undefined;
+  }
+  rejectUnknownKeys(input, 'tenants', problems);
+  if (typeof input.resolveSecret !== 'function') {
+    problems.push(
+      `tenants.resolveSecret must be a function that returns the tenant's secret (a string, a list, or undefined for an unknown tenant), e.g. (tenant) => workspaces.keplarsSecretOf(tenant) (got ${describe(input.resolveSecret)}).`,
+    );
+  }
+  let parameter = 'tenant';
+  if (input.parameter !== undefined) {
+    if (typeof input.parameter === 'string' && PARAMETER_NAME.test(input.parameter)) parameter = input.parameter;
+    else problems.push(`tenants.parameter must be a route parameter name such as "tenant" (got ${describe(input.parameter)}).`);
+  }
+  if (route !== undefined && !route.path.split('/').includes(`:${parameter}`)) {
+    problems.push(
+      `the path "${route.path}" has no :${parameter} parameter, so no tenant can be read from it: use a path such as "${route.path.replace(/\/$/, '')}/:${parameter}" ` +
+        `(with forRootAsync(), path goes beside useFactory)${input.parameter === undefined ? ', or set tenants.parameter to the name your path uses' : ''}.`,
+    );
+  }
+  const cacheMs = positiveNumber('tenants.cacheSeconds', input.cacheSeconds, 60, problems) * 1000;
+  const maxCachedTenants = positiveNumber('tenants.maxCachedTenants', input.maxCachedTenants, 10_000, problems);
+  if (!Number.isInteger(maxCachedTenants)) problems.push(`tenants.maxCachedTenants must be a whole number (got ${maxCachedTenants}).`);
+  const timeoutMs = positiveNumber('tenants.timeoutMs', input.timeoutMs, 2000, problems);
+  return { resolveSecret: input.resolveSecret, parameter, cacheMs, maxCachedTenants, timeoutMs };
+}
+
+/** Checks the route options given beside the module options (`name`, `path`, `routeDecorators`). */
 export function resolveRoute(route: KeplarsWebhookRouteOptions): ResolvedRoute {
   const problems: string[] = [];
+  const name = route.name ?? DEFAULT_ENDPOINT;
+  if (typeof name !== 'string' || !ENDPOINT_NAME.test(name)) {
+    problems.push(`name must be 1 to 64 letters, digits, "-" or "_", such as "eu" (got ${describe(name)}).`);
+  }
   const path = route.path ?? DEFAULT_WEBHOOK_PATH;
   if (typeof path !== 'string' || path.trim() === '' || /[\s?#]/.test(path)) {
     problems.push(`path must be a URL path such as "/webhooks/keplars" (got ${describe(path)}).`);
@@ -101,11 +159,13 @@ export function resolveRoute(route: KeplarsWebhookRouteOptions): ResolvedRoute {
     problems.push('routeDecorators must be a list of decorators, e.g. [Public(), SkipThrottle()] (call the decorator factories).');
   }
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-  return { path: path.startsWith('/') ? path : `/${path}`, routeDecorators };
+  return { name, path: path.startsWith('/') ? path : `/${path}`, routeDecorators };
 }
 
 function resolveSecrets(secret: unknown, problems: string[]): string[] {
-  const fix = 'Pass the webhook signing secret from the Keplars dashboard, e.g. forRoot(process.env.KEPLARS_WEBHOOK_SECRET), and check that the variable is set where the app starts.';
+  const fix =
+    'Pass the webhook signing secret from the Keplars dashboard, e.g. forRoot(process.env.KEPLARS_WEBHOOK_SECRET), and check that the variable is set where the app starts ' +
+    '(or, for a secret per tenant looked up per request, give tenants: { resolveSecret }).';
   if (secret === undefined || secret === null) {
     problems.push(`no secret was given (got ${describe(secret)}). ${fix}`);
     return [];

@@ -23,9 +23,9 @@ export const KEPLARS_TELEMETRY = Symbol.for('nestjs-keplars-webhook:telemetry');
  * `request` is the framework's request object, used only as the key that ties those calls together.
  */
 export interface DeliveryTelemetry {
-  /** A request reached the module (its signature check is about to run). */
-  received(request: object): void;
-  /** The module refused the request: answered 401, 400, 413 or 415 without running a handler. */
+  /** A request reached the module, on the endpoint named (its signature check is about to run). */
+  received(request: object, endpoint?: string): void;
+  /** The module refused the request: answered 401, 400, 413 or 415 (503 for `tenant_secret`) without running a handler. */
   refused(request: object, reason: RefusalReason): void;
   /** Runs the delivery of a verified event and reports how it ended. */
   deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;

@@ -45,6 +45,7 @@ const WATCH = Symbol('keplars.webhook.delivery');
 interface Watch {
   readonly startedAt: number;
   readonly span: Span;
+  readonly endpoint: string | undefined;
 }
 
 type WatchedRequest = { [WATCH]?: Watch };
@@ -94,9 +95,9 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
       .addCallback((result) => result.observe(clock.ageSeconds()));
   }
 
-  received(request: object): void {
-    const span = this.tracer.startSpan(SPAN.delivery, { kind: this.api.SpanKind.INTERNAL });
-    (request as WatchedRequest)[WATCH] = { startedAt: performance.now(), span };
+  received(request: object, endpoint?: string): void {
+    const span = this.tracer.startSpan(SPAN.delivery, { kind: this.api.SpanKind.INTERNAL, ...(endpoint !== undefined && { attributes: { [ATTRIBUTE.endpoint]: endpoint } }) });
+    (request as WatchedRequest)[WATCH] = { startedAt: performance.now(), span, endpoint };
   }
 
   refused(request: object, reason: RefusalReason): void {
@@ -223,6 +224,7 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   private handlerEnded(handler: string, event: KeplarsEvent, span: Span, startedAt: number, error?: unknown): void {
     const failed = error !== undefined;
     this.handlerDuration.record((performance.now() - startedAt) / 1000, {
+      [ATTRIBUTE.endpoint]: event.endpoint,
       [ATTRIBUTE.handler]: handler,
       [ATTRIBUTE.handlerOutcome]: failed ? 'failure' : 'success',
       [ATTRIBUTE.eventType]: this.boundedType(event.type),
@@ -239,11 +241,16 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     const watch = (request as WatchedRequest)[WATCH];
     if (watch === undefined) return;
     (request as WatchedRequest)[WATCH] = undefined;
-    const { span, startedAt } = watch;
-    this.deliveries.add(1, attributes);
+    const { span, startedAt, endpoint } = watch;
+    // Per endpoint, so each Keplars account has its own series (SPEC §7).
+    const perEndpoint = endpoint === undefined ? {} : { [ATTRIBUTE.endpoint]: endpoint };
+    this.deliveries.add(1, { ...perEndpoint, ...attributes });
     const outcome = attributes[ATTRIBUTE.outcome] as DeliveryOutcomeName;
     const reason = attributes[ATTRIBUTE.refusalReason];
-    this.requestDuration.record((performance.now() - startedAt) / 1000, reason === undefined ? { [ATTRIBUTE.outcome]: outcome } : { [ATTRIBUTE.outcome]: outcome, [ATTRIBUTE.refusalReason]: reason });
+    this.requestDuration.record(
+      (performance.now() - startedAt) / 1000,
+      reason === undefined ? { ...perEndpoint, [ATTRIBUTE.outcome]: outcome } : { ...perEndpoint, [ATTRIBUTE.outcome]: outcome, [ATTRIBUTE.refusalReason]: reason },
+    );
     span.setAttribute(ATTRIBUTE.outcome, outcome);
     if (reason !== undefined) span.setAttribute(ATTRIBUTE.refusalReason, reason);
     if (FAILED.has(outcome)) span.setStatus({ code: this.api.SpanStatusCode.ERROR });

@@ -30,6 +30,8 @@ export const SPAN = {
 
 export const ATTRIBUTE = {
   outcome: 'keplars.webhook.outcome',
+  /** The endpoint (`name` of the module import) that received the request: one series per Keplars account. Tenants are not an attribute: too many. */
+  endpoint: 'keplars.webhook.endpoint',
   refusalReason: 'keplars.webhook.refusal.reason',
   eventType: 'keplars.webhook.event.type',
   /** Spans only: an id per event would make a metric series per event. */
@@ -56,8 +58,12 @@ export type DeliveryOutcomeName =
   | 'queue_unavailable'
   | 'internal_error';
 
-/** Why the module refused a request (SPEC §3): `keplars.webhook.refusal.reason`. */
-export type RefusalReason = 'signature' | 'timestamp' | 'payload' | 'size' | 'content_type';
+/**
+ * Why the module refused a request (SPEC §3): `keplars.webhook.refusal.reason`. `tenant_secret`: on a
+ * route with `tenants`, the tenant's secret could not be looked up (answered 503). An unknown tenant
+ * counts as `signature`, as it is answered.
+ */
+export type RefusalReason = 'signature' | 'timestamp' | 'payload' | 'size' | 'content_type' | 'tenant_secret';
 
 /** Bucket bounds in seconds, as OpenTelemetry's HTTP conventions advise for request durations. */
 export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

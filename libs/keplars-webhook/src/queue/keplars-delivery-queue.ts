@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
+import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 
 /** How writing a delivery down ended. */
@@ -63,7 +64,7 @@ export class KeplarsDeliveryQueue {
     const { eventId } = delivery;
     const [queued, handled] = await Promise.all([
       this.client.exists(this.queue.toKey(jobId)),
-      eventId !== undefined && this.store?.isHandled ? this.store.isHandled(eventId) : false,
+      eventId !== undefined && this.store?.isHandled ? this.store.isHandled(keplarsEventKey(delivery, eventId)) : false,
     ]);
     if (queued === 1 || handled) return 'duplicate';
     // One script, atomic: the job is written whole or not at all. Two deliveries racing past the

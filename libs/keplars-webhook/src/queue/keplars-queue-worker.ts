@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
+import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
@@ -68,7 +69,7 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
     {
       attempt: job.attemptsMade + 1,
       attempts: job.opts.attempts ?? options.attempts,
-      handlerNames: result.kind === 'delivered' ? registry.handlersFor(result.event.type).map((handler) => handler.name) : [],
+      handlerNames: result.kind === 'delivered' ? registry.handlersFor(result.event.type, result.event.endpoint, result.event.tenant).map((handler) => handler.name) : [],
       delivery,
       lockMs: parts.lockMs,
     },
@@ -103,5 +104,6 @@ function loggerAbout(logger: LoggerService, about: { readonly id: string; readon
 async function restoreMarks(delivery: QueuedDelivery, store: KeplarsIdempotencyStore | undefined, windowMs: number): Promise<void> {
   const { eventId, succeeded } = delivery;
   if (!eventId || !succeeded?.length || !store?.markHandled) return;
-  await Promise.all(succeeded.map((handler) => store.markHandled!(eventId, handler, windowMs)));
+  const key = keplarsEventKey(delivery, eventId); // as the delivery keeps it: namespaced by endpoint and tenant
+  await Promise.all(succeeded.map((handler) => store.markHandled!(key, handler, windowMs)));
 }

@@ -1,6 +1,6 @@
 import { rawBodyOf, type QueuedDelivery } from '../1-receive/queued-delivery.js';
 import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
-import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { DEFAULT_ENDPOINT, type KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
 import type { DeliveryOutcome, KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 
@@ -23,6 +23,7 @@ export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: 
   }
   const validation = validateKeplarsPayload(body); // 3. validated
   if (!validation.valid) return { kind: 'unreadable', messages: validation.messages };
-  const event = normalizeKeplarsPayload(validation.payload, new Date(delivery.receivedAt)); // 4. normalised
+  const source = { endpoint: delivery.endpoint ?? DEFAULT_ENDPOINT, tenant: delivery.tenant };
+  const event = normalizeKeplarsPayload(validation.payload, new Date(delivery.receivedAt), source); // 4. normalised, from the endpoint (and tenant) that received it
   return { kind: 'delivered', event, outcome: await dispatch.deliver(event) }; // 5-6. deduplicated, dispatched
 }

@@ -7,8 +7,17 @@ import { keplarsSignatureHeaders, type SignatureHeaderOptions } from './signing.
 export interface PostKeplarsEventOptions extends SignatureHeaderOptions {
   /** The secret to sign with (ignored when `signature` is given). */
   secret: string;
-  /** The route's path on the app, global prefix included. @default '/webhooks/keplars' */
+  /**
+   * The route's path on the app, global prefix included: with several endpoints, the one to post to.
+   * @default '/webhooks/keplars' ('/webhooks/keplars/:tenant' with `tenant`)
+   */
   path?: string;
+  /**
+   * The tenant, on a route with `tenants`: fills the path's parameter (its `:name` segment),
+   * URL-encoded. With a URL as target, fills the URL's.
+   * @example postKeplarsEvent(app, payload, { tenant: 'acme', secret: acmeSecret }) // POST /webhooks/keplars/acme
+   */
+  tenant?: string;
   /** Send this signature header value instead of a valid one; `false` sends none. */
   signature?: string | false;
   /** More headers, or replacements (`content-type`, …). */
@@ -32,6 +41,7 @@ export interface KeplarsDeliveryResponse {
  * @example
  * const response = await postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret });
  * expect(response.status).toBe(200);
+ * await postKeplarsEvent(app, payload, { path: '/webhooks/keplars/eu', secret: euSecret }); // a named endpoint
  */
 export async function postKeplarsEvent(
   target: INestApplication | string,
@@ -44,8 +54,19 @@ export async function postKeplarsEvent(
   if (options.signature === false) delete signed[signatureHeader];
   else if (options.signature !== undefined) signed[signatureHeader] = options.signature;
 
-  const url = typeof target === 'string' ? new URL(target) : new URL(options.path ?? '/webhooks/keplars', await baseUrlOf(target));
+  const path = options.path ?? (options.tenant === undefined ? '/webhooks/keplars' : '/webhooks/keplars/:tenant');
+  const url = typeof target === 'string' ? new URL(target) : new URL(path, await baseUrlOf(target));
+  if (options.tenant !== undefined) url.pathname = withTenant(url.pathname, options.tenant);
   return send(url, body, { 'content-type': 'application/json', ...signed, ...options.headers }, options.timeoutMs ?? 30_000);
+}
+
+/** The path with its `:parameter` segment replaced by the tenant. */
+export function withTenant(path: string, tenant: string): string {
+  const segments = path.split('/');
+  const parameter = segments.findIndex((segment) => segment.startsWith(':') || segment.startsWith('%3A'));
+  if (parameter === -1) throw new Error(`tenant: the path "${path}" has no :parameter segment to put the tenant in (e.g. /webhooks/keplars/:tenant)`);
+  segments[parameter] = encodeURIComponent(tenant);
+  return segments.join('/');
 }
 
 const listening = new WeakMap<INestApplication, Promise<void>>();

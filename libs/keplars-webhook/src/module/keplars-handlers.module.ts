@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
+import { KeplarsHandlerExplorer } from '../6-dispatch/keplars-handler.explorer.js';
+import { createDeliveryTelemetry } from '../observe/create-delivery-telemetry.js';
+import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
+import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
+import { KeplarsEndpoints } from './keplars-endpoints.js';
+import { RawBodyCheck } from './raw-body.check.js';
+
+/**
+ * What every import of `KeplarsWebhookModule` shares: one registry of handlers, found and checked
+ * once (and wrapped once by the telemetry), the list of endpoints, and the telemetry itself. A static module, so Nest makes one instance of it per app however
+ * many times the webhook module is imported; each endpoint then runs each matching handler once.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: KeplarsHandlerRegistry,
+      useFactory: (telemetry: DeliveryTelemetry) => new KeplarsHandlerRegistry((handler) => telemetry.instrumentHandler(handler)),
+      inject: [KEPLARS_TELEMETRY],
+    },
+    { provide: KeplarsEndpoints, useFactory: () => new KeplarsEndpoints() },
+    // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), one set per app.
+    SignedDeliveryClock,
+    { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
+    KeplarsHandlerExplorer,
+    RawBodyCheck,
+  ],
+  exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock],
+})
+export class KeplarsHandlersModule {}
