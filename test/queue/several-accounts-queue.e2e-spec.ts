@@ -69,17 +69,4 @@ describe.each(ADAPTERS)('several accounts in queue mode on %s', (adapter: Adapte
     expect((await postKeplarsEvent(app, inline, { path: '/webhooks/keplars-eu', secret: 'whsec_eu_inline' })).body).toEqual({ received: true });
     expect(recorder.events.filter((event) => event.endpoint === 'eu').map((event) => event.id)).toEqual([inline.id]);
   }, 30_000);
-
-  it('refuses to start with queue mode on two imports', async () => {
-    const queue = { redis: REDIS_URL, prefix: `${prefix}:refused` };
-    await expect(
-      createWebhookApp({
-        adapter,
-        imports: [
-          KeplarsWebhookModule.forRoot({ name: 'eu', path: '/hooks/eu', secret: 'a', queue }),
-          KeplarsWebhookModule.forRoot({ name: 'us', path: '/hooks/us', secret: 'b', queue }),
-        ],
-      }),
-    ).rejects.toThrow(/endpoints "eu" and "us" both use queue mode, which serves one import of KeplarsWebhookModule for now/);
-  }, 30_000);
 });

@@ -93,12 +93,12 @@ describe('resolveKeplarsOptions', () => {
     ['deduplication.windowSecond', { deduplication: { windowSecond: 60 } }, 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, lockSeconds, store, maxEvents.'],
     ['store.keyprefix', { deduplication: { store: { redis: 'redis://localhost:6379', keyprefix: 'app:' } } }, 'unknown option "deduplication.store.keyprefix" (did you mean "deduplication.store.keyPrefix"?). The options of deduplication.store are: redis, keyPrefix, operationTimeoutMs.'],
     ['timestamp.tolerance', { timestamp: { tolerance: 60 } }, 'unknown option "timestamp.tolerance". The options of timestamp are: header, toleranceSeconds.'],
-    ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue.'],
+    ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue.'],
   ])('refuses the misspelled %s, listing the valid keys of its level', (_, options, message) => {
     expect(problemsOf({ secret: 's', ...options })).toEqual([message]);
   });
 
-  it.each(['path', 'routeDecorators'])('says that %s returned by a forRootAsync factory belongs beside useFactory', (key) => {
+  it.each(['name', 'path', 'routeDecorators'])('says that %s returned by a forRootAsync factory belongs beside useFactory', (key) => {
     expect(problemsOf({ secret: 's', [key]: key === 'path' ? '/hooks' : [] })).toEqual([expect.stringMatching(new RegExp(`^"${key}" was returned by the forRootAsync\\(\\) factory.*put it beside useFactory, as forRootAsync\\(\\{ ${key}: …, useFactory, inject \\}\\)`))]);
   });
 
@@ -116,7 +116,7 @@ describe('checkForRootAsyncKeys', () => {
 
   it('refuses a key forRootAsync() does not take, listing those it does', () => {
     expect(() => checkForRootAsyncKeys({ useFactory: () => ({}), injects: [] })).toThrow(
-      'unknown option forRootAsync({ injects }) (did you mean "inject"?). forRootAsync() takes: useFactory, inject, imports, useClass, useExisting, provideInjectionTokensFrom, path, routeDecorators.',
+      'unknown option forRootAsync({ injects }) (did you mean "inject"?). forRootAsync() takes: useFactory, inject, imports, useClass, useExisting, provideInjectionTokensFrom, name, path, routeDecorators.',
     );
   });
 });
