@@ -97,10 +97,12 @@ describe.each(ADAPTERS)('operations in queue mode on %s', (adapter) => {
     expect((await post('{"event": 42}')).body).toMatchObject({ received: true, quarantined: true });
     const moved = InMemoryOpenTelemetry.moved(before, await sdk.series(), [METRIC.deliveries, METRIC.handlerDuration]);
     expect(moved).toEqual({
-      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.outcome]: 'queued', [ATTRIBUTE.eventType]: 'email.clicked' })]: 1,
-      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.outcome]: 'duplicate', [ATTRIBUTE.eventType]: 'email.clicked' })]: 1,
-      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.outcome]: 'quarantined' })]: 1,
+      // Per endpoint (SPEC §7): this app's one import is the unnamed endpoint.
+      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'queued', [ATTRIBUTE.eventType]: 'email.clicked' })]: 1,
+      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'duplicate', [ATTRIBUTE.eventType]: 'email.clicked' })]: 1,
+      [seriesKey(METRIC.deliveries, { [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'quarantined' })]: 1,
       [seriesKey(METRIC.handlerDuration, {
+        [ATTRIBUTE.endpoint]: 'default',
         [ATTRIBUTE.handler]: 'DownstreamHandlers.syncCrm',
         [ATTRIBUTE.handlerOutcome]: 'success',
         [ATTRIBUTE.eventType]: 'email.clicked',
@@ -119,7 +121,7 @@ describe.each(ADAPTERS)('operations in queue mode on %s', (adapter) => {
     const received = spans.find((span) => span.name === SPAN.delivery)!;
     const attempt = spans.find((span) => span.name === SPAN.process)!;
     const handler = spans.find((span) => span.name === `${SPAN.handler} DownstreamHandlers.syncCrm`)!;
-    expect(received.attributes).toEqual({ [ATTRIBUTE.outcome]: 'queued', [ATTRIBUTE.eventId]: payload.id, [ATTRIBUTE.eventType]: 'email.delivered' });
+    expect(received.attributes).toEqual({ [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'queued', [ATTRIBUTE.eventId]: payload.id, [ATTRIBUTE.eventType]: 'email.delivered' });
     expect(attempt.attributes).toEqual({
       [ATTRIBUTE.eventId]: payload.id,
       [ATTRIBUTE.eventType]: 'email.delivered',
