@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const count = numberOption(options, 'requests', 50_000);
   const repetitions = numberOption(options, 'repetitions', 11);
   const resolved = resolveKeplarsOptions({ secret: BENCH_SECRET });
-  const { windowMs, lockMs } = resolved.deduplication!;
+  const { windowMs, derivedIdWindowMs, lockMs } = resolved.deduplication!;
 
   const source = new SignedEventSource();
   const requests: Request[] = Array.from({ length: count }, () => {
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     'deliver (dedup + dispatch)': async () => {
       // A fresh store each time, so that every event is new to it, as in the HTTP benchmark.
       const store = await createIdempotencyStore(resolved.deduplication!, console); // the module's default: memory, its maxEvents
-      const delivery = new KeplarsEventDelivery(registry, store, { windowMs, lockMs });
+      const delivery = new KeplarsEventDelivery(registry, store, { windowMs, derivedIdWindowMs, lockMs });
       for (const event of events) {
         if ((await delivery.deliver(event)).kind !== 'handled') throw new Error('not handled');
       }

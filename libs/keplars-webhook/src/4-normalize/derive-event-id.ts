@@ -8,6 +8,11 @@ export function deriveKeplarsEventId(body: Readonly<Record<string, unknown>>): s
   return `kpl_${createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 32)}`;
 }
 
+/** Whether the event's id was derived from its content (the payload carried no id of Keplars' own). */
+export function hasDerivedId(event: { readonly body: Readonly<Record<string, unknown>> }): boolean {
+  return event.body.id === undefined || event.body.id === null;
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

@@ -5,7 +5,7 @@ import { RedisIdempotencyStore } from '../5-deduplicate/redis-idempotency.store.
 import { KeplarsEventDelivery, KeplarsHandlerTimeoutError, type DeliveryOutcome } from './keplars-event-delivery.js';
 import { KeplarsHandlerRegistry, patternMatches } from './keplars-handler-registry.js';
 
-const settings = { windowMs: 60_000, lockMs: 5_000 };
+const settings = { windowMs: 60_000, derivedIdWindowMs: 60_000, lockMs: 5_000 };
 const event = (type: string, id = 'evt_1'): KeplarsEvent =>
   ({ type, id, timestamp: new Date(), emailId: 'e1', recipient: undefined, subject: undefined, workspaceId: undefined, metadata: {}, body: {} }) as KeplarsEvent;
 

@@ -1,3 +1,4 @@
+import { hasDerivedId } from '../4-normalize/derive-event-id.js';
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
@@ -18,6 +19,8 @@ export type DeliveryOutcome =
 
 export interface DeliverySettings {
   readonly windowMs: number;
+  /** The window of events whose id was derived from their content (see `derivedIdWindowSeconds`). */
+  readonly derivedIdWindowMs: number;
   /** How long a delivery holds an event; also how long its handlers may run before they count as failed. */
   readonly lockMs: number;
   /**
@@ -74,7 +77,8 @@ export class KeplarsEventDelivery {
     const { succeeded, failures } = ran instanceof Promise ? await ran : ran; // nothing to wait for when all were synchronous
     const complete = failures.length === 0;
     try {
-      await this.store.settle(key, claim.token, succeeded, complete, this.settings.windowMs);
+      const windowMs = hasDerivedId(event) ? this.settings.derivedIdWindowMs : this.settings.windowMs;
+      await this.store.settle(key, claim.token, succeeded, complete, windowMs);
     } catch (error) {
       // The handlers ran; answering 2xx keeps Keplars from sending it again. The lock, still held,
       // expires on its own.

@@ -76,7 +76,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
       provide: KeplarsEventDelivery,
       useFactory: (registry: KeplarsHandlerRegistry, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions) =>
         new KeplarsEventDelivery(registry, store, {
-          ...(options.deduplication ?? { windowMs: 0, lockMs: 60_000 }),
+          ...(options.deduplication ?? { windowMs: 0, derivedIdWindowMs: 0, lockMs: 60_000 }),
           markEachHandler: options.queue !== undefined, // a worker can be killed mid-event
         }),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],

@@ -100,6 +100,15 @@ export interface KeplarsDeduplicationOptions {
   /** How long a handled event is remembered, in seconds. @default 86400 (24 h) */
   windowSeconds?: number;
   /**
+   * How long an event *without* an id of Keplars' own is remembered, in seconds. Its `kpl_…` id is
+   * derived from its content, and content cannot tell a retry from a genuine repeat (a second open of
+   * the same email, a second click): within this window a repeat counts as a duplicate, after it a
+   * retry runs the handlers again. Keplars retries within minutes; a person's second open is usually
+   * later. At most `windowSeconds`.
+   * @default 300 (5 minutes)
+   */
+  derivedIdWindowSeconds?: number;
+  /**
    * How long one delivery may hold an event before another delivery may take it over, in seconds:
    * the longest your handlers may take. A crashed instance's hold ends after this time.
    * @default 60
@@ -177,7 +186,7 @@ export const KEPLARS_OPTION_KEYS = {
   } satisfies Record<keyof KeplarsWebhookOptions, true>,
   tenants: { resolveSecret: true, parameter: true, cacheSeconds: true, maxCachedTenants: true, timeoutMs: true } satisfies Record<keyof KeplarsTenantOptions, true>,
   timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
-  deduplication: { windowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
+  deduplication: { windowSeconds: true, derivedIdWindowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
   'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,
   queue: {
     redis: true,

@@ -18,7 +18,7 @@ describe('resolveKeplarsOptions', () => {
       signatureHeader: 'x-keplars-signature',
       timestamp: undefined,
       maxBodyBytes: 102_400,
-      deduplication: { windowMs: 86_400_000, lockMs: 60_000, store: { kind: 'memory', maxEvents: 100_000 } },
+      deduplication: { windowMs: 86_400_000, derivedIdWindowMs: 300_000, lockMs: 60_000, store: { kind: 'memory', maxEvents: 100_000 } },
       emitEvents: true,
       queue: undefined,
     });
@@ -90,7 +90,7 @@ describe('resolveKeplarsOptions', () => {
 
   // Issue 11, point 4: a misspelled option used to start the app with the default.
   it.each([
-    ['deduplication.windowSecond', { deduplication: { windowSecond: 60 } }, 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, lockSeconds, store, maxEvents.'],
+    ['deduplication.windowSecond', { deduplication: { windowSecond: 60 } }, 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, derivedIdWindowSeconds, lockSeconds, store, maxEvents.'],
     ['store.keyprefix', { deduplication: { store: { redis: 'redis://localhost:6379', keyprefix: 'app:' } } }, 'unknown option "deduplication.store.keyprefix" (did you mean "deduplication.store.keyPrefix"?). The options of deduplication.store are: redis, keyPrefix, operationTimeoutMs.'],
     ['timestamp.tolerance', { timestamp: { tolerance: 60 } }, 'unknown option "timestamp.tolerance". The options of timestamp are: header, toleranceSeconds.'],
     ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue.'],
@@ -100,6 +100,14 @@ describe('resolveKeplarsOptions', () => {
 
   it.each(['name', 'path', 'routeDecorators'])('says that %s returned by a forRootAsync factory belongs beside useFactory', (key) => {
     expect(problemsOf({ secret: 's', [key]: key === 'path' ? '/hooks' : [] })).toEqual([expect.stringMatching(new RegExp(`^"${key}" was returned by the forRootAsync\\(\\) factory.*put it beside useFactory, as forRootAsync\\(\\{ ${key}: …, useFactory, inject \\}\\)`))]);
+  });
+
+  it('gives events with content-derived ids a short window of their own, never longer than the window', () => {
+    expect(resolveKeplarsOptions({ secret: 's', deduplication: { derivedIdWindowSeconds: 30 } }).deduplication).toMatchObject({ windowMs: 86_400_000, derivedIdWindowMs: 30_000 });
+    expect(resolveKeplarsOptions({ secret: 's', deduplication: { windowSeconds: 60 } }).deduplication).toMatchObject({ windowMs: 60_000, derivedIdWindowMs: 60_000 });
+    expect(problemsOf({ secret: 's', deduplication: { windowSeconds: 60, derivedIdWindowSeconds: 120 } })).toEqual([
+      expect.stringMatching(/derivedIdWindowSeconds \(120\) is longer than deduplication.windowSeconds \(60\).*at most windowSeconds/),
+    ]);
   });
 
   it('reports every problem at once, and never prints a secret', () => {

@@ -34,6 +34,8 @@ export interface ResolvedKeplarsOptions {
 
 export interface ResolvedDeduplication {
   readonly windowMs: number;
+  /** The window of events whose id was derived from their content (never longer than `windowMs`). */
+  readonly derivedIdWindowMs: number;
   readonly lockMs: number;
   readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions & { readonly redis: NonNullable<KeplarsRedisStoreOptions['redis']> } } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore };
 }
@@ -193,12 +195,13 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
   const options: KeplarsDeduplicationOptions = input ?? {};
   rejectUnknownKeys(options, 'deduplication', problems);
   const windowMs = positiveNumber('deduplication.windowSeconds', options.windowSeconds, 86_400, problems) * 1000;
+  const derivedIdWindowMs = resolveDerivedIdWindow(options.derivedIdWindowSeconds, windowMs, problems);
   const lockMs = positiveNumber('deduplication.lockSeconds', options.lockSeconds, 60, problems) * 1000;
   const maxEvents = positiveNumber('deduplication.maxEvents', options.maxEvents, 100_000, problems);
   if (!Number.isInteger(maxEvents)) problems.push(`deduplication.maxEvents must be a whole number (got ${maxEvents}).`);
 
   const store = options.store ?? 'memory';
-  if (store === 'memory') return { windowMs, lockMs, store: { kind: 'memory', maxEvents } };
+  if (store === 'memory') return { windowMs, derivedIdWindowMs, lockMs, store: { kind: 'memory', maxEvents } };
   if (isObject(store) && 'redis' in store) {
     rejectUnknownKeys(store, 'deduplication.store', problems);
     const redis = store.redis;
@@ -209,10 +212,10 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
     }
     if (store.keyPrefix !== undefined && typeof store.keyPrefix !== 'string') problems.push('deduplication.store.keyPrefix must be a string.');
     if (store.operationTimeoutMs !== undefined) positiveNumber('deduplication.store.operationTimeoutMs', store.operationTimeoutMs, 0, problems);
-    return { windowMs, lockMs, store: { kind: 'redis', options: store as KeplarsRedisStoreOptions & { redis: string } } };
+    return { windowMs, derivedIdWindowMs, lockMs, store: { kind: 'redis', options: store as KeplarsRedisStoreOptions & { redis: string } } };
   }
   if (isObject(store) && typeof store.claim === 'function' && typeof store.settle === 'function') {
-    return { windowMs, lockMs, store: { kind: 'custom', store: store as KeplarsIdempotencyStore } };
+    return { windowMs, derivedIdWindowMs, lockMs, store: { kind: 'custom', store: store as KeplarsIdempotencyStore } };
   }
   problems.push(`deduplication.store must be 'memory', { redis: url or client } or an object with claim() and settle() (got ${describe(store)}).`);
   return undefined;
@@ -333,6 +336,24 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/**
+ * Content alone cannot tell Keplars' retry of an id-less event from a genuine repeat (a second open),
+ * so such events are deduplicated only for as long as retries come: minutes, not the day of `windowSeconds`.
+ */
+export const DEFAULT_DERIVED_ID_WINDOW_SECONDS = 300;
+
+function resolveDerivedIdWindow(value: unknown, windowMs: number, problems: string[]): number {
+  if (value === undefined) return Math.min(DEFAULT_DERIVED_ID_WINDOW_SECONDS * 1000, windowMs);
+  const derivedMs = positiveNumber('deduplication.derivedIdWindowSeconds', value, DEFAULT_DERIVED_ID_WINDOW_SECONDS, problems) * 1000;
+  if (derivedMs > windowMs) {
+    problems.push(
+      `deduplication.derivedIdWindowSeconds (${value}) is longer than deduplication.windowSeconds (${windowMs / 1000}): ` +
+        'an event without an id would be remembered longer than one with an id. Make it at most windowSeconds.',
+    );
+  }
+  return Math.min(derivedMs, windowMs);
 }
 
 function headerName(name: string, value: unknown, fallback: string, problems: string[]): string {
