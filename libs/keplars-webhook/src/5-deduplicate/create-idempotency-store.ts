@@ -15,7 +15,7 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
   const { store } = dedup;
   switch (store.kind) {
     case 'memory':
-      return new MemoryIdempotencyStore({ maxEvents: store.maxEvents });
+      return new MemoryIdempotencyStore({ maxEvents: store.maxEvents, logger });
     case 'custom':
       return store.store;
     case 'redis': {

@@ -5,18 +5,25 @@ import { HandledEventSet } from './handled-event-set.js';
 describe('HandledEventSet', () => {
   it('remembers ids until they lapse', () => {
     const set = new HandledEventSet(10);
-    set.add('evt_1', 1_000);
+    set.add('evt_1', 1_000, 0);
     expect(set.has('evt_1', 999)).toBe(true);
     expect(set.has('evt_1', 1_000)).toBe(false);
     expect(set.has('evt_2', 0)).toBe(false);
-    set.add('evt_1', 5_000);
+    set.add('evt_1', 5_000, 0);
     expect(set.has('evt_1', 4_000)).toBe(true);
   });
 
   it('forgets the oldest first beyond its capacity', () => {
     const set = new HandledEventSet(3);
-    for (const id of ['a', 'b', 'c', 'd']) set.add(id, 1_000);
+    for (const id of ['a', 'b', 'c', 'd']) set.add(id, 1_000, 0);
     expect(['a', 'b', 'c', 'd'].map((id) => set.has(id, 0))).toEqual([false, true, true, true]);
+  });
+
+  it('says when making room forgot an entry that had not lapsed yet', () => {
+    const set = new HandledEventSet(2);
+    expect([set.add('a', 100, 0), set.add('b', 1_000, 0)]).toEqual([false, false]);
+    expect(set.add('c', 1_000, 50)).toBe(true); // 'a' lives until 100
+    expect(set.add('d', 2_000, 1_000)).toBe(false); // 'b' lapsed at 1,000
   });
 
   it('behaves like a plain FIFO map under 200,000 seeded operations (collisions, wrap-around, removals)', () => {
@@ -36,7 +43,7 @@ describe('HandledEventSet', () => {
           if (model.size === capacity) model.delete(model.keys().next().value!);
           model.set(id, expiresAt);
         }
-        set.add(id, expiresAt);
+        set.add(id, expiresAt, now);
       } else {
         const expected = (model.get(id) ?? 0) > now;
         if (set.has(id, now) !== expected) throw new Error(`step ${step}: has(${id}) should be ${expected}`);
@@ -52,7 +59,7 @@ describe('HandledEventSet', () => {
     for (let i = 0; i < 200_000; i++) {
       const id = `evt_${prefix}${i.toString(36)}`;
       if (set.has(id, 0)) falseHits++;
-      set.add(id, 1);
+      set.add(id, 1, 0);
     }
     expect(falseHits).toBe(0);
   });

@@ -30,17 +30,21 @@ export class HandledEventSet extends FingerprintTable {
     return slot >= 0 && this.table[slot * 3 + 2]! > now;
   }
 
-  /** Remembers `id` until `expiresAt` (ms); an id already present only gets the new expiry. */
-  add(id: string, expiresAt: number): void {
+  /**
+   * Remembers `id` until `expiresAt` (ms); an id already present only gets the new expiry. Whether
+   * making room forgot an entry that had not lapsed by `now`: its window was cut short.
+   */
+  add(id: string, expiresAt: number, now: number): boolean {
     this.fingerprint(id);
     const existing = this.find();
     if (existing >= 0) {
       this.table[existing * 3 + 2] = expiresAt;
-      return;
+      return false;
     }
     const { h1, h2 } = this;
+    let forgotEarly = false;
     if (this.size === this.capacity) {
-      this.forgetOldest(); // hashes another id: restore this one's fingerprint
+      forgotEarly = this.forgetOldest(now); // hashes another id: restore this one's fingerprint
       this.h1 = h1;
       this.h2 = h2;
     }
@@ -50,14 +54,19 @@ export class HandledEventSet extends FingerprintTable {
     this.order[position * 2] = h1;
     this.order[position * 2 + 1] = h2;
     this.size++;
+    return forgotEarly;
   }
 
-  private forgetOldest(): void {
+  /** Forgets the oldest entry; whether it was still live at `now`. */
+  private forgetOldest(now: number): boolean {
     this.h1 = this.order[this.oldest * 2]!;
     this.h2 = this.order[this.oldest * 2 + 1]!;
     this.oldest = (this.oldest + 1) % this.capacity;
     this.size--;
     const slot = this.find();
-    if (slot >= 0) this.removeAt(slot);
+    if (slot < 0) return false;
+    const live = this.table[slot * 3 + 2]! > now;
+    this.removeAt(slot);
+    return live;
   }
 }

@@ -13,7 +13,11 @@ const NOTHING_HANDLED: ReadonlySet<string> = new Set();
 export interface MemoryIdempotencyStoreOptions {
   /** The most events remembered; the oldest are forgotten first beyond it, so memory stays flat. */
   readonly maxEvents: number;
+  /** Told, at most once a minute, when events were forgotten before their window ended. */
+  readonly logger?: { warn(message: string): void };
 }
+
+const EVICTION_WARNING_INTERVAL_MS = 60_000;
 
 /**
  * The default store: one process's memory, bounded by `maxEvents`; what it remembers expires after
@@ -32,11 +36,16 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
   private readonly locks = new EventLocks();
   private readonly partlyHandled = new Map<string, PartlyHandledEvent>();
   private readonly maxEvents: number;
+  private readonly logger: MemoryIdempotencyStoreOptions['logger'];
   private nextToken = 1;
+  /** Events forgotten before their window ended, since the last warning said so. */
+  private forgottenEarly = 0;
+  private lastEvictionWarning = -Infinity;
 
   constructor(options: MemoryIdempotencyStoreOptions) {
     this.handled = new HandledEventSet(options.maxEvents);
     this.maxEvents = options.maxEvents;
+    this.logger = options.logger;
   }
 
   async claim(eventId: string, lockMs: number): Promise<EventClaim> {
@@ -54,7 +63,7 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
   async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
     const now = Date.now();
     if (complete) {
-      this.handled.add(eventId, now + windowMs);
+      if (this.handled.add(eventId, now + windowMs, now)) this.forgotEarly(now);
       if (this.partlyHandled.size > 0) this.partlyHandled.delete(eventId);
       this.locks.release(eventId, 0);
       return;
@@ -64,10 +73,31 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
     let partly = this.partlyHandledNow(eventId, now);
     if (partly === undefined) {
       partly = { handled: new Set(), expiresAt: now + windowMs };
-      if (this.partlyHandled.size >= this.maxEvents) this.partlyHandled.delete(this.partlyHandled.keys().next().value!);
+      if (this.partlyHandled.size >= this.maxEvents) {
+        const [oldestId, oldest] = this.partlyHandled.entries().next().value!;
+        this.partlyHandled.delete(oldestId);
+        if (oldest.expiresAt > now) this.forgotEarly(now);
+      }
       this.partlyHandled.set(eventId, partly);
     }
     for (const handler of succeeded) partly.handled.add(handler);
+  }
+
+  /**
+   * The bound keeps memory flat, but a redelivery of a forgotten event runs its handlers again: say
+   * so, at most once a minute, with how many.
+   */
+  private forgotEarly(now: number): void {
+    this.forgottenEarly++;
+    if (this.logger === undefined || now - this.lastEvictionWarning < EVICTION_WARNING_INTERVAL_MS) return;
+    const count = this.forgottenEarly;
+    this.forgottenEarly = 0;
+    this.lastEvictionWarning = now;
+    this.logger.warn(
+      `The memory store forgot ${count} handled ${count === 1 ? 'event before its' : 'events before their'} deduplication window ended: ` +
+        `it holds at most deduplication.maxEvents (${this.maxEvents}), and a redelivery of a forgotten event runs its handlers again. ` +
+        'Raise maxEvents to the events of one window (about 70 bytes each), or use the Redis store.',
+    );
   }
 
   /** What earlier deliveries of the event handled, unless the window has ended (then it is forgotten). */
