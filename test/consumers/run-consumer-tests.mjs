@@ -82,7 +82,7 @@ const DOCUMENTED_MISTAKES = [
   {
     mistake: 'a misspelled nested option',
     outcome: 'refused',
-    message: 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, lockSeconds, store, maxEvents.',
+    message: 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, derivedIdWindowSeconds, lockSeconds, store, maxEvents.',
     readmes: ['README.md'],
   },
   {
