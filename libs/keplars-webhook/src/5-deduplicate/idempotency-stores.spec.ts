@@ -46,6 +46,16 @@ describe.each(stores)('the %s store keeps SPEC §4', (_, createStore) => {
     expect(await store.claim(eventId, LOCK_MS)).toEqual({ state: 'busy' });
   });
 
+  it('renews the hold of the delivery that holds the event, and only its hold', async () => {
+    const claim = claimed(await store.claim(eventId, 150));
+    expect(await store.renew!(eventId, claim.token, LOCK_MS)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // past the first lock: renewed, it still holds
+    expect(await store.claim(eventId, LOCK_MS)).toEqual({ state: 'busy' });
+    expect(await store.renew!(eventId, typeof claim.token === 'number' ? claim.token + 1 : 'another-token', LOCK_MS)).toBe(false);
+    await store.settle(eventId, claim.token, ['A.a'], true, WINDOW_MS);
+    expect(await store.renew!(eventId, claim.token, LOCK_MS)).toBe(false);
+  });
+
   it('answers done once every handler succeeded', async () => {
     const claim = claimed(await store.claim(eventId, LOCK_MS));
     await store.settle(eventId, claim.token, ['A.a', 'B.b'], true, WINDOW_MS);

@@ -78,7 +78,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
         new KeplarsEventDelivery(registry, store, {
           ...(options.deduplication ?? { windowMs: 0, derivedIdWindowMs: 0, lockMs: 60_000 }),
           markEachHandler: options.queue !== undefined, // a worker can be killed mid-event
-        }),
+        }, new Logger(LOG_CONTEXT)),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
     // Health, beside the pipeline (this endpoint's store; the telemetry is shared, in KeplarsHandlersModule).
