@@ -114,9 +114,8 @@ describe('the queue dashboard in a real browser', () => {
     expect(logs.text()).not.toContain(`${eventId} was already recorded`); // the sample's own handler did not run again
     expect((await get(app, '/suppressions')).body).toEqual([expect.objectContaining({ address: 'gone@example.com', eventId })]);
 
-    // The page agrees: the delivery is among the completed jobs, and the failed ones are none.
-    await page.goto(`${dashboard}/queue/keplars-webhook?status=completed`);
-    await page.getByText(eventId).first().waitFor();
+    // The page agrees: no failed job is left. (A completed job is removed at once, so that only the
+    // store's window decides what is a duplicate: the replayed delivery is not listed as completed.)
     await page.goto(`${dashboard}/queue/keplars-webhook?status=failed`);
     await page.getByText('No failed jobs in this queue.').waitFor();
     expect(await page.getByText(eventId).count()).toBe(0);
