@@ -1,8 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { isKnownKeplarsEventType, KEPLARS_EVENT_TYPES, type KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints, type KeplarsEndpoint } from '../module/keplars-endpoints.js';
-import { LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
 import { KeplarsHandlerRegistry, type HandlerSubscription, type KeplarsEventHandler } from './keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
@@ -43,7 +43,7 @@ function deliveryMode(queue: ResolvedKeplarsOptions['queue']): string {
  */
 @Injectable()
 export class KeplarsHandlerExplorer implements OnModuleInit {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
   constructor(
     private readonly discovery: DiscoveryService,
