@@ -162,7 +162,7 @@ export class KeplarsSignatureGuard implements CanActivate {
     this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
     const unread = request.rawBody === undefined && declaresBody(request.headers) ? ' The body could not be read as sent: see the startup warnings.' : '';
     const empty = request.rawBody === undefined && !unread ? ', over an empty body' : '';
-    const summary = rejection === 'unknown tenant' ? SUMMARY_REASONS['signature does not match'] : SUMMARY_REASONS[rejection];
+    const summary = rejection === 'unknown tenant' ? 'for an unknown tenant (401)' : SUMMARY_REASONS[rejection];
     this.refusals.refused(summary, request.ip, () => `Rejected a webhook${forTenant} from ${request.ip}: ${rejection}${empty} (${hint}) (401).${unread}`);
     throw refusal(response, new UnauthorizedException());
   }
