@@ -4,7 +4,6 @@ import {
   Controller,
   HttpCode,
   Inject,
-  Logger,
   NotFoundException,
   Optional,
   Post,
@@ -20,12 +19,13 @@ import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { answerDelivery, answerQueueWrite, type KeplarsWebhookAnswer, type QueueWriteOutcome } from '../7-answer/answer-delivery.js';
 import { countListeners } from '../6-dispatch/keplars-handler-registry.js';
-import { KEPLARS_OPTIONS, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import { KeplarsLog } from '../log/keplars-log.js';
+import { KEPLARS_OPTIONS } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
 import { deliveryJobId, KeplarsDeliveryQueue, UNREADABLE_JOB_NAME, unreadableJobId } from '../queue/keplars-delivery-queue.js';
-import { withDeliveryFields } from '../observe/delivery-log-fields.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { MarkKeplarsRoute } from './keplars-route-mark.js';
 import { recordDelivery } from './queued-delivery.js';
 import { HANDLERS_HEADER, refusal, setResponseHeader } from './webhook-response-headers.js';
 
@@ -36,7 +36,7 @@ import { HANDLERS_HEADER, refusal, setResponseHeader } from './webhook-response-
 export function createKeplarsWebhookController(route: ResolvedRoute): Type<unknown> {
   @Controller()
   class KeplarsWebhookController {
-    private readonly logger = new Logger(LOG_CONTEXT);
+    private readonly logger = new KeplarsLog();
     /** Read once: the handler count is for the app's developer, not for the world. */
     private readonly tellsHandlerCount = process.env.NODE_ENV !== 'production';
     private readonly endpoint = route.name;
@@ -55,6 +55,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     @Post(route.path)
     @HttpCode(200)
     @UseGuards(KeplarsSignatureGuard) // 1-2. received, then verified: nothing below runs for an unsigned body
+    @MarkKeplarsRoute() // lets a Fastify hook refuse an encoded body before Fastify parses it (BodyEncodingCheck)
     @applyDecorators(...route.routeDecorators)
     async receive(@Req() request: KeplarsWebhookRequest, @Res({ passthrough: true }) response: unknown): Promise<KeplarsWebhookAnswer> {
       if (this.options.queue) return this.writeDown(request, response);
@@ -69,7 +70,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
       if (this.tellsHandlerCount && outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
       try {
-        return answerDelivery(outcome, event, withDeliveryFields(this.logger, event)); // 7. answered (its log lines carry the event's fields)
+        return answerDelivery(outcome, event, this.logger.about(event)); // 7. answered (its log lines carry the event's fields)
       } catch (exception) {
         throw refusal(response, exception as Error);
       }
@@ -104,7 +105,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       // One job per event and endpoint (and tenant): the same id from two accounts is two jobs.
       const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(keplarsEventKey(event, event.id)), event.type); // written down
       this.telemetry.written(request, event, outcome.kind); // (observed)
-      return answerQueueWrite(outcome, `${event.type} ${event.id}`, withDeliveryFields(this.logger, event)); // answered
+      return answerQueueWrite(outcome, `${event.type} ${event.id}`, this.logger.about(event)); // answered
     }
 
     private tenantOf(request: KeplarsWebhookRequest): string | undefined {

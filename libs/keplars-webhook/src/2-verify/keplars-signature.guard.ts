@@ -1,8 +1,6 @@
 import {
   Inject,
   Injectable,
-  InternalServerErrorException,
-  Logger,
   PayloadTooLargeException,
   ServiceUnavailableException,
   UnauthorizedException,
@@ -10,11 +8,12 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { isJsonRequest, type KeplarsWebhookRequest } from '../1-receive/keplars-webhook-request.js';
+import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from '../1-receive/keplars-webhook-request.js';
 import { refusal } from '../1-receive/webhook-response-headers.js';
-import { KEPLARS_OPTIONS, KEPLARS_ROUTE, LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
+import { KeplarsLog } from '../log/keplars-log.js';
+import { RefusalLog } from '../log/refusal-log.js';
+import { KEPLARS_OPTIONS, KEPLARS_ROUTE } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
-import { RAW_BODY_FIX } from '../module/raw-body.check.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
 import { randomBytes } from 'node:crypto';
@@ -35,10 +34,22 @@ const HINTS: Record<SignatureRejection, string> = {
   'timestamp outside tolerance': "a replay, or this server's clock is off (check NTP)",
 };
 
+/** How a refusal of each kind is counted when a flood is summarised. */
+const SUMMARY_REASONS: Record<SignatureRejection, string> = {
+  'signature header missing': 'without a signature (401)',
+  'signature malformed': 'with a malformed signature (401)',
+  'signature does not match': 'with a signature that does not match (401)',
+  'timestamp header missing': 'without a timestamp (401)',
+  'timestamp malformed': 'with a malformed timestamp (401)',
+  'timestamp outside tolerance': 'with a timestamp outside the tolerance (401)',
+};
+
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * Lets a request through only if it carries a valid Keplars signature over its exact raw bytes. It
  * runs before the module parses or validates anything; a refusal is a bare 401 in Nest's error shape,
- * whose reason goes to the log, never to the caller. Every refusal carries the module's marker header.
+ * whose reason goes to the log (summarised in a flood), never to the caller. Every refusal carries the module's marker header.
  *
  * On a route with `tenants`, the secrets are the tenant's, looked up (and cached) per request once the
  * header is known to be well formed. An unknown tenant is refused exactly like a wrong signature: same
@@ -47,7 +58,7 @@ const HINTS: Record<SignatureRejection, string> = {
  */
 @Injectable()
 export class KeplarsSignatureGuard implements CanActivate {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
   private readonly tenants: TenantSecretCache | undefined;
   /** What an unknown tenant's request is checked against: a secret no one has, so it never matches. */
@@ -59,6 +70,7 @@ export class KeplarsSignatureGuard implements CanActivate {
     @Inject(KEPLARS_ROUTE) route: ResolvedRoute,
     @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
     private readonly clock: SignedDeliveryClock,
+    private readonly refusals: RefusalLog,
   ) {
     this.endpoint = route.name;
     const tenants = options.tenants;
@@ -70,20 +82,29 @@ export class KeplarsSignatureGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<KeplarsWebhookRequest>();
     const response: unknown = http.getResponse();
-    const { rawBody } = request;
     this.telemetry.received(request, this.endpoint);
     if (!isJsonRequest(request)) {
       this.telemetry.refused(request, 'content_type');
-      this.logger.warn(`Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`);
+      this.refusals.refused('with another Content-Type (415)', request.ip, () =>
+        `Rejected a webhook from ${request.ip}: Content-Type is ${JSON.stringify(request.headers['content-type'] ?? 'missing')}, not application/json (415).`,
+      );
       throw refusal(response, new UnsupportedMediaTypeException());
     }
-    if (rawBody === undefined) {
-      this.logger.error(`Cannot verify webhooks: the request has no raw body. ${RAW_BODY_FIX}`);
-      throw refusal(response, new InternalServerErrorException());
+    const encoding = unsupportedBodyEncoding(request.headers);
+    if (encoding !== undefined) {
+      this.telemetry.refused(request, 'content_type');
+      this.refusals.refused('with an unsupported encoding (415)', request.ip, () => `Rejected a webhook from ${request.ip}: ${encoding} (415).`);
+      throw refusal(response, new UnsupportedMediaTypeException());
     }
+    // No raw bytes: an empty body (Express's parser skips it), unsigned input like any other. (A body
+    // the parser read without keeping its bytes is what the startup check refuses; if it could not
+    // check, such a body fails the signature here too, and its log line says so.)
+    const rawBody = request.rawBody ?? NO_BYTES;
     if (rawBody.length > this.options.maxBodyBytes) {
       this.telemetry.refused(request, 'size');
-      this.logger.warn(`Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`);
+      this.refusals.refused('over maxBodyBytes (413)', request.ip, () =>
+        `Rejected a webhook from ${request.ip}: its body of ${rawBody.length} bytes is over maxBodyBytes (${this.options.maxBodyBytes}) (413).`,
+      );
       throw refusal(response, new PayloadTooLargeException());
     }
 
@@ -120,7 +141,7 @@ export class KeplarsSignatureGuard implements CanActivate {
   private verifyForTenant(request: KeplarsWebhookRequest, response: unknown, signed: ReadSignature, tenant: string, secrets: readonly string[]): true {
     const known = secrets.length > 0;
     // The same work whether the tenant exists or not: one HMAC per secret, a decoy for an unknown one.
-    const matched = matchesAnySecret(signed, request.rawBody!, known ? secrets : this.decoySecrets);
+    const matched = matchesAnySecret(signed, request.rawBody ?? NO_BYTES, known ? secrets : this.decoySecrets);
     if (known && matched) {
       this.clock.signed();
       return true;
@@ -139,7 +160,10 @@ export class KeplarsSignatureGuard implements CanActivate {
     const forTenant = tenant === undefined ? '' : ` for tenant ${quoted(tenant)}`;
     // An unknown tenant counts as a wrong signature here too.
     this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
-    this.logger.warn(`Rejected a webhook${forTenant} from ${request.ip}: ${rejection} (${hint}) (401).`);
+    const unread = request.rawBody === undefined && declaresBody(request.headers) ? ' The body could not be read as sent: see the startup warnings.' : '';
+    const empty = request.rawBody === undefined && !unread ? ', over an empty body' : '';
+    const summary = rejection === 'unknown tenant' ? 'for an unknown tenant (401)' : SUMMARY_REASONS[rejection];
+    this.refusals.refused(summary, request.ip, () => `Rejected a webhook${forTenant} from ${request.ip}: ${rejection}${empty} (${hint}) (401).${unread}`);
     throw refusal(response, new UnauthorizedException());
   }
 }

@@ -46,20 +46,22 @@ export class KeplarsEmailFieldsDto {
 /** A Keplars webhook body in any of its three shapes (SPEC §1). */
 export class KeplarsPayloadDto extends KeplarsEmailFieldsDto {
   /** Keplars' event id (envelope shape); optional, a content-derived id stands in for it. */
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256) id?: string;
+  // class-validator checks a property's rules bottom-up and stops at the first failure: `IsString`
+  // last, so a number is told it must be a string, not that it is too long.
+  @IsOptional() @MaxLength(256) @IsNotEmpty() @IsString() id?: string;
 
   /** The event type in the envelope shape; required unless `event` names it. */
   @ValidateIf((payload: KeplarsPayloadDto) => payload.type !== undefined || payload.event === undefined)
-  @IsString({ message: EVENT_TYPE_MESSAGE })
-  @MaxLength(128)
   @Matches(EVENT_TYPE, { message: EVENT_TYPE_MESSAGE })
+  @MaxLength(128)
+  @IsString({ message: EVENT_TYPE_MESSAGE })
   type?: string;
 
   /** The event type in the flat and event + data shapes; required unless `type` names it. */
   @ValidateIf((payload: KeplarsPayloadDto) => payload.event !== undefined || payload.type === undefined)
-  @IsString({ message: EVENT_TYPE_MESSAGE })
-  @MaxLength(128)
   @Matches(EVENT_TYPE, { message: EVENT_TYPE_MESSAGE })
+  @MaxLength(128)
+  @IsString({ message: EVENT_TYPE_MESSAGE })
   event?: string;
 
   @IsOptional()

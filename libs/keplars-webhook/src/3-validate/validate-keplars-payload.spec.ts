@@ -29,6 +29,9 @@ describe('validateKeplarsPayload', () => {
     ['a nested field of the wrong type', { type: 'email.sent', data: { email_id: 7 } }, ['data.email_id must be a string']],
     ['a timestamp that is not ISO 8601', { event: 'email.sent', timestamp: 'yesterday' }, ['timestamp must be a valid ISO 8601 date string']],
     ['an empty id', { id: '', type: 'email.sent' }, ['id should not be empty']],
+    ['a numeric id', { id: 42, type: 'email.sent' }, ['id must be a string']],
+    ['an id too long', { id: 'e'.repeat(257), type: 'email.sent' }, ['id must be shorter than or equal to 256 characters']],
+    ['a type too long', { type: `email.${'x'.repeat(130)}` }, ['type must be shorter than or equal to 128 characters']],
     ['metadata that is a list', { event: 'email.sent', metadata: [] }, ['metadata must be an object']],
   ])('refuses %s, saying why', (_, body, messages) => {
     expect(validateKeplarsPayload(body)).toEqual({ valid: false, messages });

@@ -17,6 +17,12 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
     case 'memory':
       return new MemoryIdempotencyStore({ maxEvents: store.maxEvents, logger });
     case 'custom':
+      if (typeof store.store.renew !== 'function') {
+        logger.warn(
+          'The deduplication store you passed has no renew(eventId, token, lockMs): a handler that runs longer than ' +
+            'deduplication.lockSeconds can be started again by a retry while it still runs. Add renew() to your store (see KeplarsIdempotencyStore).',
+        );
+      }
       return store.store;
     case 'redis': {
       const { redis, keyPrefix, operationTimeoutMs } = store.options;

@@ -39,6 +39,18 @@ export class EventLocks extends FingerprintTable {
     return true;
   }
 
+  /**
+   * Moves the expiry of the lock `token` holds on `id` to `expiresAt`; whether `token` still held it
+   * (a lapsed lock that no other delivery took counts: nothing ran meanwhile).
+   */
+  extend(id: string, token: number, expiresAt: number): boolean {
+    this.fingerprint(id);
+    const slot = this.find();
+    if (slot < 0 || this.table[slot * 4 + 3] !== token) return false;
+    this.table[slot * 4 + 2] = Math.max(expiresAt, 1);
+    return true;
+  }
+
   /** Releases the lock on `id` if the delivery holding `token` still holds it; any lock with `token` 0. */
   release(id: string, token: number): void {
     this.fingerprint(id);

@@ -65,7 +65,12 @@ export abstract class FingerprintTable {
     table[hole * width + 2] = 0;
   }
 
-  /** Two independent 32-bit hashes of the id's UTF-16 code units (FNV-1a and a multiply-xorshift), each finalised. */
+  /**
+   * Two 32-bit hashes of the id's UTF-16 code units (FNV-1a and a multiply-xorshift), mixed into the
+   * two halves so that no bit of either is lost: each step below can be undone, so distinct (a, b)
+   * give distinct fingerprints. (Mixing them as `a ^ b * k` and `a ^ b`, with `k` odd, made the two
+   * inputs agree in their lowest two bits: 62 bits at most.)
+   */
   protected fingerprint(id: string): void {
     let a = 0x811c9dc5;
     let b = 0x2545f491 ^ id.length;
@@ -75,8 +80,8 @@ export abstract class FingerprintTable {
       b = Math.imul(b ^ code, 0x5bd1e995);
       b ^= b >>> 13;
     }
-    this.h1 = finalize(a ^ Math.imul(b, 0x27d4eb2d)) >>> 0;
-    this.h2 = finalize(b ^ a) >>> 0;
+    this.h1 = finalize(a ^ finalize(b)) >>> 0;
+    this.h2 = finalize(b ^ this.h1) >>> 0;
   }
 }
 

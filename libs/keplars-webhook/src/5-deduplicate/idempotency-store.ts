@@ -39,6 +39,13 @@ export interface KeplarsIdempotencyStore {
    * ask, to answer a redelivery `duplicate` instead of queuing it again.
    */
   isHandled?(eventId: string): Promise<boolean>;
+  /**
+   * Extends the lock `token` holds on the event to `lockMs` from now, while its handlers still run, so
+   * that no other delivery takes the event over meanwhile. Resolves `false` if `token` no longer holds
+   * it. Optional for stores of your own: without it, a handler that runs longer than `lockSeconds`
+   * can be started again by a retry while it still runs (the module warns at startup).
+   */
+  renew?(eventId: string, token: string | number, lockMs: number): Promise<boolean>;
   /** Checks the store is reachable (at startup, for a log line that says so). */
   ping?(): Promise<void>;
   /** Releases connections the store opened itself. */

@@ -60,6 +60,10 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
     return { state: 'claimed', token, handled };
   }
 
+  async renew(eventId: string, token: string | number, lockMs: number): Promise<boolean> {
+    return typeof token === 'number' && this.locks.extend(eventId, token, Date.now() + lockMs);
+  }
+
   async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
     const now = Date.now();
     if (complete) {

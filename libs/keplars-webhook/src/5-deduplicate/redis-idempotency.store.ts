@@ -51,6 +51,11 @@ return 1`;
 
 const NOTHING_HANDLED: ReadonlySet<string> = new Set();
 
+// A running delivery's lock, extended while its handlers still run; only by the delivery holding it.
+const RENEW = `
+if redis.call('GET', KEYS[2]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return 0`;
+
 interface Script {
   readonly source: string;
   readonly sha1: string;
@@ -61,6 +66,7 @@ const CLAIM_SCRIPT = script(CLAIM);
 const SETTLE_SCRIPT = script(SETTLE);
 const MARK_SCRIPT = script(MARK);
 const IS_HANDLED_SCRIPT = script(`return redis.call('HEXISTS', KEYS[1], '!done')`);
+const RENEW_SCRIPT = script(RENEW);
 
 /**
  * Deduplication marks in Redis, shared by every instance of the app. Each operation is one Lua script
@@ -97,6 +103,10 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
     if (result === 1) return BUSY;
     const handled = result as string[];
     return { state: 'claimed', token, handled: handled.length === 0 ? NOTHING_HANDLED : new Set(handled) };
+  }
+
+  async renew(eventId: string, token: string | number, lockMs: number): Promise<boolean> {
+    return (await this.run(RENEW_SCRIPT, eventId, [token, Math.max(1, Math.round(lockMs))])) === 1;
   }
 
   async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {

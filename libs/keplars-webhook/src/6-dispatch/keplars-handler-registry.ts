@@ -18,6 +18,8 @@ export interface KeplarsEventHandler {
    * subscription matches it. Absent: `patterns` from every endpoint and tenant.
    */
   readonly subscriptions?: readonly HandlerSubscription[];
+  /** Decides which types it takes, instead of `patterns` (an `@OnEvent()` listener: the event emitter's own wildcards). */
+  readonly matches?: (type: string) => boolean;
   readonly invoke: (event: KeplarsEvent) => unknown;
   /**
    * How many of the app's functions one run of it calls for this type, when that is not one: the
@@ -81,12 +83,14 @@ export class KeplarsHandlerRegistry {
 
 /** `tenant` `undefined`: tenant filters not looked at yet; `null`: the event has no tenant. */
 function takes(handler: KeplarsEventHandler, type: string, endpoint: string, tenant: string | null | undefined): boolean {
-  if (handler.subscriptions === undefined) return handler.patterns.some((pattern) => patternMatches(pattern, type));
+  // An `@OnEvent()` listener decides its types itself (the event emitter's own wildcards).
+  const takesType = (patterns: readonly string[]) => (handler.matches === undefined ? patterns.some((pattern) => patternMatches(pattern, type)) : handler.matches(type));
+  if (handler.subscriptions === undefined) return takesType(handler.patterns);
   return handler.subscriptions.some(
     (subscription) =>
       (subscription.endpoints === undefined || subscription.endpoints.includes(endpoint)) &&
       (tenant === undefined || subscription.tenants === undefined || (tenant !== null && subscription.tenants.includes(tenant))) &&
-      subscription.patterns.some((pattern) => patternMatches(pattern, type)),
+      takesType(subscription.patterns),
   );
 }
 

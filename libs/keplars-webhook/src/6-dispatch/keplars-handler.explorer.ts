@@ -1,8 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { isKnownKeplarsEventType, KEPLARS_EVENT_TYPES, type KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints, type KeplarsEndpoint } from '../module/keplars-endpoints.js';
-import { LOG_CONTEXT } from '../module/keplars-webhook.constants.js';
 import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
 import { KeplarsHandlerRegistry, type HandlerSubscription, type KeplarsEventHandler } from './keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
@@ -36,14 +36,14 @@ function deliveryMode(queue: ResolvedKeplarsOptions['queue']): string {
 /**
  * Finds every `@OnKeplarsEvent()` method of the app's providers at startup and registers it; refuses
  * what cannot work (a request-scoped provider, a malformed pattern) and warns of a type Keplars does
- * not send. Then, if the app uses `@nestjs/event-emitter`, adds it as one more handler. Logs what it
+ * not send; adds each `@OnEvent('keplars.…')` listener as a handler of its own. Logs what it
  * found, and warns when it found nothing: a service left out of `providers` is never instantiated, so
  * its handlers silently never run. It lives in the module every import of `KeplarsWebhookModule`
  * shares, so it runs (and logs) once however many endpoints there are.
  */
 @Injectable()
 export class KeplarsHandlerExplorer implements OnModuleInit {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -56,21 +56,23 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const problems: string[] = [];
     const names = new Map<string, number>();
+    // Several methods may share a class and method name (two providers of one class): the name is a
+    // deduplication key, so each gets its own.
+    const uniqueName = (base: string): string => {
+      const seen = (names.get(base) ?? 0) + 1;
+      names.set(base, seen);
+      return seen === 1 ? base : `${base}#${seen}`;
+    };
     for (const wrapper of this.discovery.getProviders()) {
       if (wrapper.isAlias) continue; // useExisting: the provider it points to is scanned itself
       for (const { method, subscriptions } of this.handlerMethods(wrapper)) {
         const base = `${wrapper.metatype?.name ?? String(wrapper.token)}.${method}`;
-        const seen = (names.get(base) ?? 0) + 1;
-        names.set(base, seen);
-        const name = seen === 1 ? base : `${base}#${seen}`;
+        const name = uniqueName(base);
 
         const checked = this.checkSubscriptions(base, subscriptions, problems);
         if (checked === undefined) continue;
         if (!wrapper.isDependencyTreeStatic()) {
-          problems.push(
-            `${base} handles Keplars events but ${wrapper.name} is request-scoped (or depends on a request-scoped provider). ` +
-              'A webhook is not a request of your app\'s users: move the handler to a singleton provider.',
-          );
+          problems.push(requestScoped(base, wrapper.name));
           continue;
         }
         const patterns = [...new Set(checked.flatMap((subscription) => subscription.patterns))];
@@ -80,25 +82,24 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
         this.registry.add({ name, patterns, ...(filtered ? { subscriptions: checked } : {}), invoke: (event) => instance[method]!(event) });
       }
     }
-    if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-    const found = [...this.registry.all()];
     const endpoints = this.endpoints.all();
     const emittingFrom = endpoints.filter((endpoint) => endpoint.emitEvents);
-    const emitting = emittingFrom.length > 0 && (await this.addEventEmitter(emittingFrom.length === endpoints.length ? undefined : emittingFrom.map((endpoint) => endpoint.name)));
-    this.logFound(found, emitting);
+    if (emittingFrom.length > 0) {
+      await this.addEventListeners(uniqueName, problems, emittingFrom.length === endpoints.length ? undefined : emittingFrom.map((endpoint) => endpoint.name));
+    }
+    if (problems.length > 0) throw new KeplarsConfigurationError(problems);
+    this.logFound([...this.registry.all()]);
   }
 
-  private logFound(found: readonly KeplarsEventHandler[], emitting: boolean): void {
+  private logFound(found: readonly KeplarsEventHandler[]): void {
     const mode = deliveryModes(this.endpoints.all());
     for (const handler of found) {
       this.logger.log(`Handler ${handler.name} takes ${handler.patterns.join(', ')}${filtersOf(handler)} (${mode})`);
     }
-    if (emitting) this.logger.log(`Every event is also emitted on @nestjs/event-emitter as keplars.<type>, for @OnEvent('keplars.…') listeners`);
     if (found.length > 0) return;
     this.logger.warn(
-      'No @OnKeplarsEvent() handler was found, so webhooks will be answered 200 and no handler of yours will run' +
-        (emitting ? " (only @OnEvent('keplars.…') listeners, if there are any)" : '') +
-        '. If a service has @OnKeplarsEvent() methods, list it in the `providers` of a module the app imports: ' +
+      'No @OnKeplarsEvent() handler was found, so webhooks will be answered 200 and no handler of yours will run. ' +
+        'If a service has @OnKeplarsEvent() methods, list it in the `providers` of a module the app imports: ' +
         'Nest never creates a service that is left out, so its handlers are never found.',
     );
   }
@@ -143,27 +144,86 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
   }
 
   /**
-   * `@OnEvent('keplars.email.opened')` listeners get each event once, like a handler (from `endpoints`,
-   * or from all). Says whether it added one.
+   * Each `@OnEvent('keplars.…')` listener (on a provider or controller, with `@nestjs/event-emitter`'s
+   * `EventEmitterModule` imported) becomes a handler of its own, named `Class.method`, with every
+   * guarantee of an `@OnKeplarsEvent()` handler: its failure gets the delivery answered 500 and only
+   * it runs again on the retry. Which events it takes is decided by an emitter configured like the
+   * app's (wildcard, delimiter), so `keplars.email.*` and `keplars.**` match exactly as they would.
+   * The module calls these listeners itself and no longer emits `keplars.*` on the app's emitter, so
+   * a listener added by hand with `emitter.on()` receives nothing. With `endpoints`, listeners take only
+   * those endpoints' events (the others turned `emitEvents` off).
    */
-  private async addEventEmitter(endpoints: readonly string[] | undefined): Promise<boolean> {
-    let emitter: { emitAsync(event: string, ...values: unknown[]): Promise<unknown[]>; listeners(event: string): unknown[] } | undefined;
+  private async addEventListeners(uniqueName: (base: string) => string, problems: string[], endpoints: readonly string[] | undefined): Promise<void> {
+    let metadataKey: string;
+    let emitter: AppEventEmitter | undefined;
     try {
-      const { EventEmitter2 } = await import('@nestjs/event-emitter');
-      emitter = this.moduleRef.get(EventEmitter2, { strict: false });
+      const eventEmitterPackage = await import('@nestjs/event-emitter');
+      metadataKey = eventEmitterPackage.EVENT_LISTENER_METADATA ?? 'EVENT_LISTENER_METADATA';
+      emitter = this.moduleRef.get(eventEmitterPackage.EventEmitter2, { strict: false }) as unknown as AppEventEmitter;
     } catch {
-      return false; // @nestjs/event-emitter not installed, or EventEmitterModule not imported
+      return; // @nestjs/event-emitter not installed, or EventEmitterModule not imported
     }
-    if (!emitter) return false;
-    this.registry.add({
-      name: 'EventEmitter2',
-      patterns: ['*'],
-      ...(endpoints ? { subscriptions: [{ patterns: ['*'], endpoints }] } : {}),
-      invoke: (event) => emitter.emitAsync(`keplars.${event.type}`, event),
-      listenerCount: (type) => emitter.listeners(`keplars.${type}`).length,
-    });
-    return true;
+    if (!emitter) return;
+    const Emitter = emitter.constructor as new (options: object) => AppEventEmitter;
+    const delimiter = emitter.delimiter ?? '.';
+    const matcher = new Emitter({ wildcard: emitter.wildcard === true, delimiter, maxListeners: 0 });
+    const nameOf = (type: string) => `keplars.${type}`;
+
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      if (wrapper.isAlias || !wrapper.instance) continue;
+      const prototype = Object.getPrototypeOf(wrapper.instance);
+      if (!prototype || prototype === Object.prototype) continue;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const listens: { event: unknown }[] | undefined = Reflect.getMetadata(metadataKey, prototype[method]);
+        if (!listens?.length) continue;
+        const marker = () => undefined;
+        for (const { event } of listens) matcher.on(event, marker);
+        const matches = (type: string) => matcher.listeners(nameOf(type)).includes(marker);
+        const isKeplarsListener =
+          listens.some(({ event }) => namesKeplars(event, delimiter)) || KEPLARS_EVENT_TYPES.some((type) => matches(type));
+        if (!isKeplarsListener) {
+          for (const { event } of listens) matcher.off(event, marker);
+          continue;
+        }
+        const base = `${wrapper.metatype?.name ?? String(wrapper.token)}.${method}`;
+        if (!wrapper.isDependencyTreeStatic()) {
+          problems.push(requestScoped(`@OnEvent() listener ${base}`, wrapper.name));
+          continue;
+        }
+        const instance = wrapper.instance as Record<string, (event: KeplarsEvent) => unknown>;
+        const patterns = listens.map(({ event }) => (Array.isArray(event) ? event.join(delimiter) : String(event)));
+        this.registry.add({
+          name: uniqueName(base),
+          patterns,
+          matches,
+          ...(endpoints ? { subscriptions: [{ patterns, endpoints }] } : {}),
+          invoke: (event) => instance[method]!(event),
+        });
+      }
+    }
   }
+}
+
+/** The part of EventEmitter2 used here. */
+interface AppEventEmitter {
+  readonly wildcard?: boolean;
+  readonly delimiter?: string;
+  on(event: unknown, listener: () => unknown): unknown;
+  off(event: unknown, listener: () => unknown): unknown;
+  listeners(event: string): unknown[];
+}
+
+/** `'keplars.…'` (or `['keplars', …]`): meant for this module's events, even of a type not known yet. */
+function namesKeplars(event: unknown, delimiter: string): boolean {
+  if (typeof event === 'string') return event.startsWith(`keplars${delimiter}`);
+  return Array.isArray(event) && event[0] === 'keplars';
+}
+
+function requestScoped(what: string, provider: string): string {
+  return (
+    `${what} handles Keplars events but ${provider} is request-scoped (or depends on a request-scoped provider). ` +
+    "A webhook is not a request of your app's users: move the handler to a singleton provider."
+  );
 }
 
 function filterList(handler: string, key: 'endpoint' | 'tenant', value: unknown, problems: string[]): readonly string[] | undefined {

@@ -1,6 +1,7 @@
-import { ConflictException, InternalServerErrorException, ServiceUnavailableException, type LoggerService } from '@nestjs/common';
+import { ConflictException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import type { DeliveryOutcome } from '../6-dispatch/keplars-event-delivery.js';
+import type { KeplarsLog } from '../log/keplars-log.js';
 
 /** The body of a 200 answer. */
 export interface KeplarsWebhookAnswer {
@@ -28,12 +29,12 @@ export type QueueWriteOutcome =
  * Queue mode's answers (SPEC §4a): 2xx only once Redis has the delivery; 503 when it does not, so
  * Keplars retries.
  */
-export function answerQueueWrite(outcome: QueueWriteOutcome, about: string, logger: LoggerService): KeplarsWebhookAnswer {
+export function answerQueueWrite(outcome: QueueWriteOutcome, about: string, logger: KeplarsLog): KeplarsWebhookAnswer {
   switch (outcome.kind) {
     case 'queued':
       return RECEIVED;
     case 'duplicate':
-      logger.debug?.(`Duplicate of ${about}: already queued or handled, not queued again.`);
+      logger.debug(`Duplicate of ${about}: already queued or handled, not queued again.`);
       return DUPLICATE;
     case 'quarantined':
       logger.warn(`Kept a signed webhook the module cannot read as a dead letter (${outcome.messages.join('; ')}); answered 200. Replay it once the module reads it.`);
@@ -48,7 +49,7 @@ export function answerQueueWrite(outcome: QueueWriteOutcome, about: string, logg
  * The module's whole error policy (SPEC §3): how a delivery's outcome is answered and logged. Errors
  * answer in Nest's shape without internal detail; the log line says what happened and what to do.
  */
-export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, logger: LoggerService): KeplarsWebhookAnswer {
+export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, logger: KeplarsLog): KeplarsWebhookAnswer {
   const about = `${event.type} ${event.id}`;
   switch (outcome.kind) {
     case 'handled':
@@ -57,7 +58,7 @@ export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, lo
       }
       return RECEIVED;
     case 'duplicate':
-      logger.debug?.(`Duplicate of ${about}: already handled, no handler ran.`);
+      logger.debug(`Duplicate of ${about}: already handled, no handler ran.`);
       return DUPLICATE;
     case 'in-progress':
       logger.warn(`Answered 409 to a delivery of ${about}: another delivery of it is still running. Keplars will retry.`);

@@ -1,7 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { BodyEncodingCheck } from '../1-receive/body-encoding.check.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
 import { KeplarsHandlerExplorer } from '../6-dispatch/keplars-handler.explorer.js';
+import { KeplarsLog } from '../log/keplars-log.js';
+import { RefusalLog } from '../log/refusal-log.js';
 import { createDeliveryTelemetry } from '../observe/create-delivery-telemetry.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
@@ -27,7 +30,16 @@ import { RawBodyCheck } from './raw-body.check.js';
     { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
     KeplarsHandlerExplorer,
     RawBodyCheck,
+    // Refusals of unsigned requests, summarised in a flood (every other line goes through KeplarsLog).
+    { provide: RefusalLog, useFactory: () => new RefusalLog(new KeplarsLog()) },
+    BodyEncodingCheck,
   ],
-  exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock],
+  exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],
 })
-export class KeplarsHandlersModule {}
+export class KeplarsHandlersModule implements OnApplicationShutdown {
+  constructor(private readonly refusals: RefusalLog) {}
+
+  onApplicationShutdown(): void {
+    this.refusals.flush(); // the summary of refusals not yet logged
+  }
+}

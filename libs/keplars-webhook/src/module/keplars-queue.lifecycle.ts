@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
@@ -6,7 +6,8 @@ import { processes } from '../queue/keplars-queue.options.js';
 import type { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
 import { readQueueBacklog } from '../queue/queue-backlog.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KeplarsLog } from '../log/keplars-log.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME } from './keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from './resolve-keplars-options.js';
 
 /**
@@ -15,7 +16,7 @@ import type { ResolvedKeplarsOptions } from './resolve-keplars-options.js';
  */
 @Injectable()
 export class KeplarsQueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,

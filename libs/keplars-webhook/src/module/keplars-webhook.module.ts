@@ -1,4 +1,4 @@
-import { Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { createIdempotencyStore } from '../5-deduplicate/create-idempotency-store.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
@@ -10,9 +10,10 @@ import { KEPLARS_QUEUE, receives } from '../queue/keplars-queue.options.js';
 import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
 import { QueueHealthProbe, readQueueBacklog } from '../queue/queue-backlog.js';
 import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
+import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints } from './keplars-endpoints.js';
 import { KeplarsHandlersModule } from './keplars-handlers.module.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE, LOG_CONTEXT } from './keplars-webhook.constants.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE } from './keplars-webhook.constants.js';
 import {
   KEPLARS_ASYNC_OPTIONS_TYPE,
   KEPLARS_MODULE_OPTIONS,
@@ -69,7 +70,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
     {
       provide: KEPLARS_IDEMPOTENCY_STORE,
       useFactory: (options: ResolvedKeplarsOptions) =>
-        options.deduplication && createIdempotencyStore(options.deduplication, new Logger(LOG_CONTEXT)),
+        options.deduplication && createIdempotencyStore(options.deduplication, new KeplarsLog()),
       inject: [KEPLARS_OPTIONS],
     },
     {
@@ -78,7 +79,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
         new KeplarsEventDelivery(registry, store, {
           ...(options.deduplication ?? { windowMs: 0, derivedIdWindowMs: 0, lockMs: 60_000 }),
           markEachHandler: options.queue !== undefined, // a worker can be killed mid-event
-        }),
+        }, new KeplarsLog()),
       inject: [KeplarsHandlerRegistry, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
     // Health, beside the pipeline (this endpoint's store; the telemetry is shared, in KeplarsHandlersModule).
@@ -94,7 +95,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
     {
       provide: KEPLARS_QUEUE_RUNTIME,
       useFactory: (options: ResolvedKeplarsOptions) =>
-        options.queue && KeplarsQueueRuntime.open(options.queue, new Logger(LOG_CONTEXT)),
+        options.queue && KeplarsQueueRuntime.open(options.queue, new KeplarsLog()),
       inject: [KEPLARS_OPTIONS],
     },
     {
@@ -127,9 +128,11 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
   exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters],
 })
 export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
-  constructor(@Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined) {
+  constructor(
+    @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
+  ) {
     super();
   }
 

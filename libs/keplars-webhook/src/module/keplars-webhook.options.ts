@@ -51,8 +51,9 @@ export interface KeplarsWebhookOptions {
    */
   deduplication?: false | KeplarsDeduplicationOptions;
   /**
-   * Also emit every event on `@nestjs/event-emitter` as `keplars.<type>` (e.g. `keplars.email.opened`)
-   * when the app imports `EventEmitterModule`. Without that module this does nothing.
+   * Also run every `@OnEvent('keplars.<type>')` listener (e.g. `keplars.email.opened`, or a wildcard)
+   * as a handler, with the same guarantees, when the app imports `EventEmitterModule`. Without that
+   * module this does nothing.
    * @default true
    */
   emitEvents?: boolean;
@@ -109,8 +110,9 @@ export interface KeplarsDeduplicationOptions {
    */
   derivedIdWindowSeconds?: number;
   /**
-   * How long one delivery may hold an event before another delivery may take it over, in seconds:
-   * the longest your handlers may take. A crashed instance's hold ends after this time.
+   * How long a handler may run before its delivery is answered 500 (Keplars retries), in seconds. The
+   * event stays held, its hold renewed, until every handler has finished, so a retry never starts a
+   * second copy; a crashed instance's hold ends after this time. At most 2,147,483 (about 24.8 days).
    * @default 60
    */
   lockSeconds?: number;

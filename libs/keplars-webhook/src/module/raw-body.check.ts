@@ -1,8 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
+import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints } from './keplars-endpoints.js';
-import { LOG_CONTEXT } from './keplars-webhook.constants.js';
 import { KeplarsConfigurationError } from './resolve-keplars-options.js';
 
 export const RAW_BODY_FIX =
@@ -20,7 +20,7 @@ const PROBE_TIMEOUT_MS = 1000;
  */
 @Injectable()
 export class RawBodyCheck implements OnModuleInit {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new KeplarsLog();
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,

@@ -73,6 +73,11 @@ describe('resolveKeplarsOptions', () => {
     ['timestamp as a string', { secret: 's', timestamp: 'yes' }, /timestamp must be true, false or/],
     ['a zero body limit', { secret: 's', maxBodyBytes: 0 }, /maxBodyBytes must be a positive number/],
     ['a fractional maxEvents', { secret: 's', deduplication: { maxEvents: 1.5 } }, /maxEvents must be a whole number/],
+    [
+      'a lockSeconds longer than a Node.js timer can wait',
+      { secret: 's', deduplication: { lockSeconds: 2_147_484 } },
+      /deduplication.lockSeconds must be at most 2147483 \(about 24.8 days\), the longest a Node.js timer can wait \(got 2147484\)/,
+    ],
     ['a Redis URL that is not one', { secret: 's', deduplication: { store: { redis: 'localhost:6379' } } }, /redis must be a URL such as "redis:\/\/localhost:6379"/],
     ['an unknown store', { secret: 's', deduplication: { store: 'postgres' } }, /deduplication.store must be 'memory'/],
     ['emitEvents as a string', { secret: 's', emitEvents: 'no' }, /emitEvents must be true or false/],

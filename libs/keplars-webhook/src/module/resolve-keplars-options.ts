@@ -189,14 +189,21 @@ function resolveSecrets(secret: unknown, problems: string[]): string[] {
 function resolveDeduplication(input: unknown, problems: string[]): ResolvedDeduplication | undefined {
   if (input === false) return undefined;
   if (input !== undefined && !isObject(input)) {
-    problems.push(`deduplication must be false or { store?, windowSeconds?, lockSeconds?, maxEvents? } (got ${describe(input)}).`);
+    problems.push(`deduplication must be false or { store?, windowSeconds?, derivedIdWindowSeconds?, lockSeconds?, maxEvents? } (got ${describe(input)}).`);
     return undefined;
   }
   const options: KeplarsDeduplicationOptions = input ?? {};
   rejectUnknownKeys(options, 'deduplication', problems);
   const windowMs = positiveNumber('deduplication.windowSeconds', options.windowSeconds, 86_400, problems) * 1000;
   const derivedIdWindowMs = resolveDerivedIdWindow(options.derivedIdWindowSeconds, windowMs, problems);
-  const lockMs = positiveNumber('deduplication.lockSeconds', options.lockSeconds, 60, problems) * 1000;
+  let lockMs = positiveNumber('deduplication.lockSeconds', options.lockSeconds, 60, problems) * 1000;
+  if (lockMs > MAX_TIMER_MS) {
+    problems.push(
+      `deduplication.lockSeconds must be at most ${Math.floor(MAX_TIMER_MS / 1000)} (about 24.8 days), the longest a Node.js timer can wait ` +
+        `(got ${options.lockSeconds}); beyond it every handler would time out at once. Use the longest a handler may run, e.g. 60.`,
+    );
+    lockMs = 60_000;
+  }
   const maxEvents = positiveNumber('deduplication.maxEvents', options.maxEvents, 100_000, problems);
   if (!Number.isInteger(maxEvents)) problems.push(`deduplication.maxEvents must be a whole number (got ${maxEvents}).`);
 
@@ -343,6 +350,9 @@ function editDistance(a: string, b: string): number {
  * so such events are deduplicated only for as long as retries come: minutes, not the day of `windowSeconds`.
  */
 export const DEFAULT_DERIVED_ID_WINDOW_SECONDS = 300;
+
+/** The longest delay `setTimeout` keeps (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function resolveDerivedIdWindow(value: unknown, windowMs: number, problems: string[]): number {
   if (value === undefined) return Math.min(DEFAULT_DERIVED_ID_WINDOW_SECONDS * 1000, windowMs);

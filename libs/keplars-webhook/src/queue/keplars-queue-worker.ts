@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { KeplarsLog } from '../log/keplars-log.js';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../1-receive/queued-delivery.js';
@@ -94,7 +95,9 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
 /** The logger, with the event's id, type and attempt as fields of each line, when the event could be read. */
 function loggerAbout(logger: LoggerService, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): LoggerService {
   const event = 'id' in about ? about : about.eventId !== undefined ? { id: about.eventId, type: about.type ?? 'unknown' } : undefined;
-  return event === undefined ? logger : withDeliveryFields(logger, event, attempt);
+  if (event === undefined) return logger;
+  // The module's own log seam escapes each line and passes the fields on; a plain logger gets them directly.
+  return logger instanceof KeplarsLog ? logger.about(event, attempt) : withDeliveryFields(logger, event, attempt);
 }
 
 /**
