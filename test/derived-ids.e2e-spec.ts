@@ -1,9 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { KeplarsWebhookModule, type KeplarsDeduplicationOptions } from 'nestjs-keplars-webhook';
+import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { CountingHandlers } from './support/counting-handlers.js';
-import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from './support/redis.js';
+import { deduplicationStores } from './support/redis.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from './support/webhook-app.js';
 
 // Issue 10, point 1: a payload without an id gets a `kpl_…` id derived from its content. Content alone
@@ -14,26 +13,7 @@ const SECRET = 'whsec_derived';
 const DERIVED_WINDOW_SECONDS = 0.4;
 const past = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 150));
 
-function stores(): [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>][] {
-  const prefix = uniqueKeyPrefix('derived-ids');
-  let redis: Redis | undefined;
-  return [
-    ['memory store', () => 'memory', async () => undefined],
-    [
-      'Redis store',
-      () => {
-        redis ??= connectRedis();
-        return { redis: REDIS_URL, keyPrefix: prefix };
-      },
-      async () => {
-        if (redis) await deleteKeys(redis, prefix);
-        await redis?.quit();
-      },
-    ],
-  ];
-}
-
-describe.each(ADAPTERS.flatMap((adapter) => stores().map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
+describe.each(ADAPTERS.flatMap((adapter) => deduplicationStores('derived-ids').map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
   'content-derived ids on %s with the %s',
   (adapter: AdapterName, _storeName, store, cleanup) => {
     let app: INestApplication;

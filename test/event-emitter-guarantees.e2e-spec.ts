@@ -1,10 +1,9 @@
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import type { Redis } from 'ioredis';
-import { KeplarsWebhookModule, OnKeplarsEvent, type KeplarsDeduplicationOptions, type KeplarsEvent } from 'nestjs-keplars-webhook';
+import { KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { CapturedLogs } from './support/captured-logs.js';
-import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from './support/redis.js';
+import { deduplicationStores } from './support/redis.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from './support/webhook-app.js';
 
 // Issue 10, point 5: each `@OnEvent('keplars.…')` listener is one of the delivery's handlers, with the
@@ -57,26 +56,7 @@ class Listeners {
   }
 }
 
-function stores(): [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>][] {
-  const prefix = uniqueKeyPrefix('emitter-guarantees');
-  let redis: Redis | undefined;
-  return [
-    ['memory store', () => 'memory', async () => undefined],
-    [
-      'Redis store',
-      () => {
-        redis ??= connectRedis();
-        return { redis: REDIS_URL, keyPrefix: prefix };
-      },
-      async () => {
-        if (redis) await deleteKeys(redis, prefix);
-        await redis?.quit();
-      },
-    ],
-  ];
-}
-
-describe.each(ADAPTERS.flatMap((adapter) => stores().map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
+describe.each(ADAPTERS.flatMap((adapter) => deduplicationStores('emitter-guarantees').map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
   '@OnEvent listeners as handlers, on %s with the %s',
   (adapter: AdapterName, _storeName, store, cleanup) => {
     let app: INestApplication;

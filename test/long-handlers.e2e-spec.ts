@@ -1,9 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { KeplarsWebhookModule, type KeplarsDeduplicationOptions } from 'nestjs-keplars-webhook';
+import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { GatedHandler } from './support/gated-handler.js';
-import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from './support/redis.js';
+import { deduplicationStores } from './support/redis.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from './support/webhook-app.js';
 
 // Issue 10, point 3: a handler that outlives lockSeconds must not run again while it still runs. The
@@ -13,26 +12,7 @@ const SECRET = 'whsec_long_handlers';
 const LOCK_SECONDS = 0.6;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function stores(): [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>][] {
-  const prefix = uniqueKeyPrefix('long-handlers');
-  let redis: Redis | undefined;
-  return [
-    ['memory store', () => 'memory', async () => undefined],
-    [
-      'Redis store',
-      () => {
-        redis ??= connectRedis();
-        return { redis: REDIS_URL, keyPrefix: prefix };
-      },
-      async () => {
-        if (redis) await deleteKeys(redis, prefix);
-        await redis?.quit();
-      },
-    ],
-  ];
-}
-
-describe.each(ADAPTERS.flatMap((adapter) => stores().map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
+describe.each(ADAPTERS.flatMap((adapter) => deduplicationStores('long-handlers').map(([name, store, cleanup]) => [adapter, name, store, cleanup] as const)))(
   'a handler that outlives lockSeconds, on %s with the %s',
   (adapter: AdapterName, storeName, store, cleanup) => {
     // The memory store serves one instance; the Redis store is shared by two, which take turns.

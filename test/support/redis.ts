@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import type { KeplarsDeduplicationOptions } from 'nestjs-keplars-webhook';
 
 /** The shared Redis server of this machine (and of CI): tests write only under their own prefix. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,6 +13,29 @@ export function uniqueKeyPrefix(label: string): string {
 
 export function connectRedis(url = REDIS_URL): Redis {
   return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+}
+
+/**
+ * The two stores a deduplication suite runs against, for `describe.each`: each entry is the store's
+ * name, the `store` option (the Redis one under a prefix of its own), and a cleanup for `afterAll`.
+ */
+export function deduplicationStores(label: string): [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>][] {
+  const prefix = uniqueKeyPrefix(label);
+  let redis: Redis | undefined;
+  return [
+    ['memory store', () => 'memory', async () => undefined],
+    [
+      'Redis store',
+      () => {
+        redis ??= connectRedis();
+        return { redis: REDIS_URL, keyPrefix: prefix };
+      },
+      async () => {
+        if (redis) await deleteKeys(redis, prefix);
+        await redis?.quit();
+      },
+    ],
+  ];
 }
 
 /** Removes every key a test wrote under its prefix. */
