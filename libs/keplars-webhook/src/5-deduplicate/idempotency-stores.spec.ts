@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { connectRedis, deleteKeys, OwnRedisServer, uniqueKeyPrefix } from '../../../../test/support/redis.js';
 import type { EventClaim, KeplarsIdempotencyStore } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency.store.js';
-import { RedisIdempotencyStore } from './redis-idempotency.store.js';
+import { RedisIdempotencyStore, type KeplarsRedisClient } from './redis-idempotency.store.js';
 
 const WINDOW_MS = 60_000;
 const LOCK_MS = 5_000;
@@ -172,6 +172,46 @@ describe('the Redis store', () => {
     }
   });
 
+  it('sends the claims, and the settles, asked for in one turn of the event loop as one call each', async () => {
+    const { client, scriptCalls } = countingScripts(redis);
+    const store = new RedisIdempotencyStore(client, { keyPrefix: prefix });
+    const ids = Array.from({ length: 20 }, () => `evt_${randomUUID()}`);
+    const claims = (await Promise.all(ids.map((id) => store.claim(id, LOCK_MS)))).map(claimed);
+    expect(scriptCalls).toEqual([40]); // one call, two keys per event
+    await Promise.all(ids.map((id, index) => store.settle(id, claims[index]!.token, ['A.a'], true, WINDOW_MS)));
+    expect(scriptCalls).toEqual([40, 40]);
+    expect((await Promise.all(ids.map((id) => store.claim(id, LOCK_MS)))).map((claim) => claim.state)).toEqual(ids.map(() => 'done'));
+  });
+
+  it('answers each event of one call for itself: done, busy, partly handled, new', async () => {
+    const store = new RedisIdempotencyStore(redis, { keyPrefix: prefix });
+    const [done, busy, partly, fresh] = Array.from({ length: 4 }, () => `evt_${randomUUID()}`) as [string, string, string, string];
+    const first = (await Promise.all([done, busy, partly].map((id) => store.claim(id, LOCK_MS)))).map(claimed);
+    await Promise.all([
+      store.settle(done, first[0]!.token, ['A.a', 'B.b'], true, WINDOW_MS),
+      store.settle(partly, first[2]!.token, ['A.a'], false, WINDOW_MS), // B.b failed
+    ]);
+    const [onDone, onBusy, onPartly, onFresh] = await Promise.all([done, busy, partly, fresh].map((id) => store.claim(id, LOCK_MS)));
+    expect([onDone!.state, onBusy!.state, onPartly!.state, onFresh!.state]).toEqual(['done', 'busy', 'claimed', 'claimed']);
+    expect([...claimed(onPartly!).handled]).toEqual(['A.a']);
+    expect(claimed(onFresh!).handled.size).toBe(0);
+    // Settled together: one partly again (B.b failed once more), one complete; the lock of each is released.
+    await Promise.all([store.settle(partly, claimed(onPartly!).token, ['C.c'], false, WINDOW_MS), store.settle(fresh, claimed(onFresh!).token, ['A.a'], true, WINDOW_MS)]);
+    const [again, freshAgain] = await Promise.all([store.claim(partly, LOCK_MS), store.claim(fresh, LOCK_MS)]);
+    expect([...claimed(again!).handled].sort()).toEqual(['A.a', 'C.c']);
+    expect(freshAgain!.state).toBe('done');
+  });
+
+  it('sends each event on its own on a Redis Cluster, where two events may live on different nodes', async () => {
+    const { client, scriptCalls } = countingScripts(redis, { isCluster: true });
+    const store = new RedisIdempotencyStore(client, { keyPrefix: prefix });
+    const ids = Array.from({ length: 5 }, () => `evt_${randomUUID()}`);
+    const claims = (await Promise.all(ids.map((id) => store.claim(id, LOCK_MS)))).map(claimed);
+    await Promise.all(ids.map((id, index) => store.settle(id, claims[index]!.token, ['A.a'], true, WINDOW_MS)));
+    expect(scriptCalls).toEqual(ids.flatMap(() => [2]).concat(ids.map(() => 2)));
+    expect((await store.claim(ids[0]!, LOCK_MS)).state).toBe('done');
+  });
+
   it('reloads its scripts after Redis lost them (SCRIPT FLUSH, or a restart)', async () => {
     const server = await OwnRedisServer.start();
     const client = connectRedis(server.url);
@@ -180,12 +220,32 @@ describe('the Redis store', () => {
       await store.claim(`evt_${randomUUID()}`, LOCK_MS);
       await client.script('FLUSH');
       expect((await store.claim(`evt_${randomUUID()}`, LOCK_MS)).state).toBe('claimed');
+      await client.script('FLUSH'); // the form for several events at once too
+      const claims = await Promise.all([store.claim(`evt_${randomUUID()}`, LOCK_MS), store.claim(`evt_${randomUUID()}`, LOCK_MS)]);
+      expect(claims.map((claim) => claim.state)).toEqual(['claimed', 'claimed']);
     } finally {
       client.disconnect();
       await server.stop();
     }
   });
 });
+
+/** The client, with the number of keys of each script call it was asked to send. */
+function countingScripts(client: Redis, traits: { isCluster?: boolean } = {}): { client: KeplarsRedisClient; scriptCalls: number[] } {
+  const scriptCalls: number[] = [];
+  const counted: KeplarsRedisClient = {
+    isCluster: traits.isCluster,
+    evalsha: (sha1, numkeys, ...args) => {
+      scriptCalls.push(numkeys);
+      return client.evalsha(sha1, numkeys, ...args);
+    },
+    eval: (script, numkeys, ...args) => client.eval(script, numkeys, ...args),
+    ping: () => client.ping(),
+    quit: () => Promise.resolve(),
+    disconnect: () => undefined,
+  };
+  return { client: counted, scriptCalls };
+}
 
 async function waitFor<T>(attempt: () => Promise<T>, deadlineMs = 10_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
