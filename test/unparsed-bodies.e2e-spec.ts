@@ -107,3 +107,38 @@ describe.each(ADAPTERS)('the webhook route reads its own body, the rest of the a
     });
   });
 });
+
+describe.each(ADAPTERS)('the webhook route excluded from the global prefix, on %s', (adapter) => {
+  it("reads its own body at the path given, and the prefixed path is not the webhook's", async () => {
+    const app = await createWebhookApp({
+      adapter,
+      imports: [KeplarsWebhookModule.forRoot({ secret: SECRET, path: '/hooks/keplars-email' })],
+      controllers: [NotesController],
+      configure: (app) => app.setGlobalPrefix('api', { exclude: ['hooks/keplars-email'] }),
+    });
+    try {
+      const notJson = await postKeplarsEvent(app, NOT_JSON, { secret: SECRET, path: '/hooks/keplars-email' });
+      expect(notJson.status).toBe(400);
+      expect(notJson.body.message).toEqual([expect.stringMatching(/^the body is not valid JSON: /)]);
+      // Nothing is served there: the framework's parser answers first, as for any path of the app.
+      const elsewhere = await postKeplarsEvent(app, NOT_JSON, { secret: SECRET, path: '/api/hooks/keplars-email' });
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.headers['x-keplars-webhook-refused']).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('a signed body with a "__proto__" key on Fastify', () => {
+  it("is refused by the module with the reason, under the app's own poisoning option", async () => {
+    const app = await createWebhookApp({ adapter: 'fastify', imports: [KeplarsWebhookModule.forRoot(SECRET)] });
+    try {
+      const response = await postKeplarsEvent(app, '{"type":"email.opened","__proto__":{"admin":true}}', { secret: SECRET });
+      expect(response.status).toBe(400);
+      expect(response.body.message).toEqual([expect.stringMatching(/"__proto__".*onProtoPoisoning/)]);
+    } finally {
+      await app.close();
+    }
+  });
+});
