@@ -57,10 +57,14 @@ export class WebhookRouteBody implements OnModuleInit {
   ) {
     // Providers are created before Nest registers its body parsers (even before the HTTP adapter is
     // known, in @nestjs/testing): the adapter is announced once it is set, still before init().
-    adapterHost.init$.subscribe(() => {
-      const adapter = adapterHost.httpAdapter;
-      if (adapter?.getType() === 'express') adapter.use(this.readExpressBody);
-    });
+    const announced = (adapterHost as { readonly init$?: HttpAdapterHost['init$'] }).init$;
+    if (announced) announced.subscribe(() => this.addExpressReader());
+    else this.addExpressReader(); // a Nest without init$: NestFactory sets the adapter before creating providers
+  }
+
+  private addExpressReader(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'express') adapter.use(this.readExpressBody);
   }
 
   onModuleInit(): void {
