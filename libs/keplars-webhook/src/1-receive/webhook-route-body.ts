@@ -59,7 +59,9 @@ export class WebhookRouteBody implements OnModuleInit {
     // known, in @nestjs/testing): the adapter is announced once it is set, still before init().
     const announced = (adapterHost as { readonly init$?: HttpAdapterHost['init$'] }).init$;
     if (announced) announced.subscribe(() => this.addExpressReader());
-    else this.addExpressReader(); // a Nest without init$: NestFactory sets the adapter before creating providers
+    // A Nest without init$: NestFactory sets the adapter before it creates providers (@nestjs/testing does
+    // not, and there the framework's parser answers a body that is not JSON, as it used to).
+    else this.addExpressReader();
   }
 
   private addExpressReader(): void {
@@ -99,6 +101,8 @@ export class WebhookRouteBody implements OnModuleInit {
 
   private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
     if (request.method !== 'POST' || !declaresBody(request.headers) || !isJsonRequest(request)) return next();
+    // Already read by a parser of the app's own express instance (new ExpressAdapter(app)): nothing left to read.
+    if (request.readableEnded || request.body !== undefined) return next();
     // Left to the guard, which refuses it (415) whatever the parsers after this one make of it.
     if (unsupportedBodyEncoding(request.headers) !== undefined) return next();
     const route = this.servedRoutes().find((served) => matchesRoutePath(served.path, request.url ?? ''));
