@@ -114,20 +114,34 @@ describe.each(ADAPTERS.flatMap((adapter) => configurations.map(([name, imports])
       it('is checked before the payload: an invalid, unsigned payload is 401, not 400', async () => {
         expect((await post('{"nothing":"valid"}', { signature: 'sha256=00' })).status).toBe(401);
       });
+
+      it('is checked before the body is parsed: an unsigned or wrongly signed body that is not JSON is 401, not 400', async () => {
+        for (const signature of [false as const, `sha256=${'ab'.repeat(32)}`]) {
+          const response = await post('{"type": "email.opened",', { signature });
+          expect(response.status).toBe(401);
+          expect(response.body).toEqual({ statusCode: 401, message: 'Unauthorized' });
+        }
+      });
     });
 
     describe('signature valid but body not JSON, not an object, or failing validation: 400, readable, no handler', () => {
+      // Answered by the module itself (its header, its log line), not by the framework's JSON parser:
+      // the signature was checked first (issue 12).
       it.each([
-        ['not JSON', '{"type": "email.opened",'],
-        ['a list', '[{"type":"email.opened"}]'],
-        ['a string', '"email.opened"'],
-        ['a number', '42'],
-      ])('%s', async (_, body) => {
+        ['not JSON', '{"type": "email.opened",', /^the body is not valid JSON: .+/],
+        ['a list', '[{"type":"email.opened"}]', /^the body must be a JSON object$/],
+        ['a string', '"email.opened"', /^the body must be a JSON object$/],
+        ['a number', '42', /^the body must be a JSON object$/],
+      ])('%s', async (_, body, message) => {
         const runs = handlerRuns();
+        const mark = logs.mark();
         const response = await post(body);
         expect(response.status).toBe(400);
-        expect(response.body).toMatchObject({ statusCode: 400 });
+        expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: [expect.stringMatching(message)] });
+        expect(response.headers['x-keplars-webhook-refused']).toBe('1');
         expect(handlerRuns()).toBe(runs);
+        const warnings = logs.since(mark, 'warn').map((line) => line.message);
+        expect(warnings).toEqual([expect.stringMatching(/^Rejected a signed webhook with an invalid payload \(400\): the body (is not valid JSON|must be a JSON object)/)]);
       });
 
       it('failing validation, with messages that say what is wrong', async () => {

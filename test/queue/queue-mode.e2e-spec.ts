@@ -282,10 +282,36 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     await deadLetters.discard(letter.id);
   });
 
-  it('leaves a body that is not JSON at all to the framework\'s parser (400), as in inline mode: nothing is queued', async () => {
+  // Issue 12: the framework's JSON parser used to answer these 400 before the signature was checked,
+  // so a signed delivery was lost. A bare string is JSON, but Express's strict parser refused it too.
+  it.each([
+    ['not JSON at all', '{"type": "email.opened",', 'the body is not valid JSON: '],
+    ['a bare JSON string', '"email.opened"', 'the body must be a JSON object'],
+    ['a bare JSON number', '42', 'the body must be a JSON object'],
+  ])('keeps a signed body that is %s as an unreadable dead letter, answered 200, and can replay and discard it', async (_, body, reason) => {
+    const [app, handlers] = await start(UnreliableHandlers);
+    const deadLetters = app.get(KeplarsDeadLetters);
+    const response = await deliver(app, body);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, quarantined: true });
+    await waitFor(async () => (await deadLetters.list()).some((letter) => letter.kind === 'unreadable' && letter.reason.includes(reason)), 'the quarantined delivery');
+    const letter = (await deadLetters.list()).find((entry) => entry.kind === 'unreadable' && entry.reason.includes(reason))!;
+    const shown = (await deadLetters.show(letter.id))!;
+    expect(shown.body).toBe(body);
+    expect(shown.headers['content-type']).toBe('application/json'); // as sent, whatever the module did to read it
+
+    expect(await deadLetters.replay(letter.id)).toBe(true); // read again by the workers: still unreadable
+    await waitFor(async () => (await deadLetters.list()).some((entry) => entry.id === letter.id && entry.attempts === 1 && entry.reason.includes(reason)), 'the replayed delivery to come back unreadable');
+    expect(handlers.neighbour.size).toBe(0);
+    expect(await deadLetters.discard(letter.id)).toBe(true);
+    expect(await deadLetters.show(letter.id)).toBeUndefined();
+  });
+
+  it('refuses an unsigned or wrongly signed body that is not JSON (401) and writes nothing', async () => {
     const [app] = await start(UnreliableHandlers);
-    const response = await deliver(app, '{"type": "email.opened",');
-    expect(response.status).toBe(400);
+    for (const signature of [false as const, `sha256=${'ab'.repeat(32)}`]) {
+      expect((await postKeplarsEvent(app, '{"type": "email.opened",', { secret: SECRET, signature })).status).toBe(401);
+    }
     expect(await app.get(KeplarsDeadLetters).count()).toBe(0);
   });
 

@@ -161,7 +161,7 @@ export class KeplarsSignatureGuard implements CanActivate {
     // An unknown tenant counts as a wrong signature here too.
     this.telemetry.refused(request, rejection.startsWith('timestamp') ? 'timestamp' : 'signature');
     const unread = request.rawBody === undefined && declaresBody(request.headers) ? ' The body could not be read as sent: see the startup warnings.' : '';
-    const empty = request.rawBody === undefined && !unread ? ', over an empty body' : '';
+    const empty = (request.rawBody?.length ?? 0) === 0 && !unread ? ', over an empty body' : '';
     const summary = rejection === 'unknown tenant' ? 'for an unknown tenant (401)' : SUMMARY_REASONS[rejection];
     this.refusals.refused(summary, request.ip, () => `Rejected a webhook${forTenant} from ${request.ip}: ${rejection}${empty} (${hint}) (401).${unread}`);
     throw refusal(response, new UnauthorizedException());

@@ -1,4 +1,5 @@
 import { plainToInstance } from 'class-transformer';
+import { UnreadableJsonBody } from '../1-receive/unreadable-json-body.js';
 import { validateSync, type ValidationError } from 'class-validator';
 import { compileFastCheck } from './compile-fast-check.js';
 import { KeplarsPayloadDto } from './keplars-payload.dto.js';
@@ -19,6 +20,7 @@ const fastCheck = compileFastCheck(KeplarsPayloadDto);
  * and explain, in messages like `ValidationPipe`'s (`"data.email_id must be a string"`).
  */
 export function validateKeplarsPayload(body: unknown): PayloadValidation {
+  if (body instanceof UnreadableJsonBody) return { valid: false, messages: [body.reason] }; // not JSON at all
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return { valid: false, messages: ['the body must be a JSON object'] };
   }

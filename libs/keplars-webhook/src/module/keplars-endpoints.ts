@@ -11,6 +11,8 @@ export interface KeplarsEndpoint {
   readonly queue: ResolvedKeplarsOptions['queue'];
   /** Whether its route receives requests (not so for a queue worker only, role 'process'). */
   readonly receives: boolean;
+  /** The largest body it takes. */
+  readonly maxBodyBytes: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export class KeplarsEndpoints {
           'put the queue on one of them (its events keep their endpoint and tenant through the queue), and let the others handle inline.',
       );
     }
-    this.endpoints.push({ name: route.name, path: route.path, emitEvents: options.emitEvents, queued, queue: options.queue, receives: options.queue?.role !== 'process' });
+    this.endpoints.push({ name: route.name, path: route.path, emitEvents: options.emitEvents, queued, queue: options.queue, receives: options.queue?.role !== 'process', maxBodyBytes: options.maxBodyBytes });
     return problems;
   }
 

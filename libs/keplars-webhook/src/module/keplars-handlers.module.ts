@@ -1,6 +1,7 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { ApplicationConfig, DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
 import { BodyEncodingCheck } from '../1-receive/body-encoding.check.js';
+import { WebhookRouteBody } from '../1-receive/webhook-route-body.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
 import { KeplarsHandlerExplorer } from '../6-dispatch/keplars-handler.explorer.js';
 import { KeplarsLog } from '../log/keplars-log.js';
@@ -33,6 +34,13 @@ import { RawBodyCheck } from './raw-body.check.js';
     // Refusals of unsigned requests, summarised in a flood (every other line goes through KeplarsLog).
     { provide: RefusalLog, useFactory: () => new RefusalLog(new KeplarsLog()) },
     BodyEncodingCheck,
+    // Reads the webhook routes' bodies, so the signature is checked before a body that is not JSON is refused (after BodyEncodingCheck: Fastify runs their hooks in this order).
+    {
+      provide: WebhookRouteBody,
+      useFactory: (adapterHost: HttpAdapterHost, config: ApplicationConfig, endpoints: KeplarsEndpoints, refusals: RefusalLog) =>
+        new WebhookRouteBody(adapterHost, config, () => endpoints.all(), refusals),
+      inject: [HttpAdapterHost, ApplicationConfig, KeplarsEndpoints, RefusalLog],
+    },
   ],
   exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],
 })

@@ -1,4 +1,5 @@
 import { rawBodyOf, type QueuedDelivery } from '../1-receive/queued-delivery.js';
+import { parseWebhookJson } from '../1-receive/unreadable-json-body.js';
 import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
 import { DEFAULT_ENDPOINT, type KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
@@ -15,12 +16,7 @@ export type QueuedDeliveryResult =
  * when the delivery was received; only verified deliveries are ever written to the queue.
  */
 export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: Pick<KeplarsEventDelivery, 'deliver'>): Promise<QueuedDeliveryResult> {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBodyOf(delivery).toString('utf8'));
-  } catch (error) {
-    return { kind: 'unreadable', messages: [`the body is not JSON (${(error as Error).message})`] };
-  }
+  const body = parseWebhookJson(rawBodyOf(delivery)); // as the route read it: not JSON is unreadable, with the same reason
   const validation = validateKeplarsPayload(body); // 3. validated
   if (!validation.valid) return { kind: 'unreadable', messages: validation.messages };
   const source = { endpoint: delivery.endpoint ?? DEFAULT_ENDPOINT, tenant: delivery.tenant };

@@ -1,0 +1,168 @@
+import { BadRequestException, PayloadTooLargeException, RequestMethod, type OnModuleInit } from '@nestjs/common';
+import type { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RefusalLog } from '../log/refusal-log.js';
+import { KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK } from './keplars-route-mark.js';
+import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
+import { parseWebhookJson, refusedJsonReason, UnreadableJsonBody } from './unreadable-json-body.js';
+import { REFUSED_HEADER } from './webhook-response-headers.js';
+import { matchesRoutePath, servedRoutePath } from './webhook-route-path.js';
+
+/** A route that receives webhooks, as the module's endpoints describe it. */
+export interface ReceivingRoute {
+  readonly path: string;
+  readonly receives: boolean;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * Express's JSON parser reads up to 100 kB unless told otherwise; the webhook route reads at least as
+ * much, so a body over a smaller `maxBodyBytes` still reaches the guard and gets its 413 and log line.
+ */
+const EXPRESS_DEFAULT_LIMIT = 100 * 1024;
+
+/**
+ * Fastify picks a body's parser by its Content-Type, before any route code runs. On the webhook
+ * route the request is given this type for that moment only, so the module's parser reads it.
+ */
+const ROUTE_CONTENT_TYPE = 'application/x-keplars-webhook-route';
+
+/**
+ * Reads the webhook route's body itself, on Express and Fastify, so that a body that is not JSON
+ * reaches the signature guard instead of being answered 400 by the framework's parser (SPEC §3: the
+ * signature is checked before anything is parsed; §4a: nothing signed is dropped). Such a body becomes
+ * an {@link UnreadableJsonBody}, which validation refuses with the parser's message. The raw bytes are
+ * kept as `rawBody`, exactly as sent. Every other route of the app keeps the framework's parser, its
+ * options and its answers.
+ *
+ * - Express: a middleware added when the HTTP adapter is set, so before the parsers Nest (or
+ *   `app.useBodyParser()`) adds at `init()`; it reads the bodies of requests for the webhook route
+ *   only (path matched under the global prefix). A body it has read counts as read for the parsers
+ *   after it, which skip it.
+ * - Fastify: a content-type parser of the module's own, chosen for the webhook route only (by its
+ *   route mark) from an `onRequest` hook; it parses with Fastify's own JSON parser and the app's
+ *   poisoning options, within the app's `bodyLimit`, and puts the Content-Type header back.
+ */
+export class WebhookRouteBody implements OnModuleInit {
+  /** The original Content-Type of a Fastify request while it is switched to {@link ROUTE_CONTENT_TYPE}. */
+  private readonly switchedContentTypes = new WeakMap<IncomingMessage, string>();
+  private servedPaths: readonly { readonly path: string; readonly limit: number }[] | undefined;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: ApplicationConfig,
+    private readonly routes: () => readonly ReceivingRoute[],
+    private readonly refusals: RefusalLog,
+  ) {
+    // Providers are created before Nest registers its body parsers (even before the HTTP adapter is
+    // known, in @nestjs/testing): the adapter is announced once it is set, still before init().
+    const announced = (adapterHost as { readonly init$?: HttpAdapterHost['init$'] }).init$;
+    if (announced) announced.subscribe(() => this.addExpressReader());
+    // A Nest without init$: NestFactory sets the adapter before it creates providers (@nestjs/testing does
+    // not, and there the framework's parser answers a body that is not JSON, as it used to).
+    else this.addExpressReader();
+  }
+
+  private addExpressReader(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'express') adapter.use(this.readExpressBody);
+  }
+
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() !== 'fastify') return;
+    const fastify = adapter.getInstance() as FastifyLike;
+    const { bodyLimit, onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+    const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+    fastify.addContentTypeParser(ROUTE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (request, rawBody, done) => {
+      this.restoreContentType(request.raw);
+      request.rawBody = rawBody;
+      if (rawBody.length === 0) return done(null, parseWebhookJson(rawBody));
+      parseJson(request, rawBody, (error, body) => done(null, error ? refusedJsonReason(rawBody) : body));
+    });
+    // After BodyEncodingCheck's hook (registered first): a body it refused is not read at all.
+    fastify.addHook('onRequest', async (request) => {
+      if (request.routeOptions?.config?.[KEPLARS_ROUTE_CONFIG_KEY] !== KEPLARS_ROUTE_MARK) return;
+      if (request.method !== 'POST' || !isJsonRequest(request) || unsupportedBodyEncoding(request.headers) !== undefined) return;
+      this.switchedContentTypes.set(request.raw, request.raw.headers['content-type']!);
+      request.raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
+    });
+    // A body that was never parsed (over bodyLimit, cut short) still leaves with its own header.
+    fastify.addHook('onError', async (request) => this.restoreContentType(request.raw));
+  }
+
+  private restoreContentType(raw: IncomingMessage): void {
+    const original = this.switchedContentTypes.get(raw);
+    if (original === undefined) return;
+    raw.headers['content-type'] = original;
+    this.switchedContentTypes.delete(raw);
+  }
+
+  private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
+    if (request.method !== 'POST' || !declaresBody(request.headers) || !isJsonRequest(request)) return next();
+    // Already read by a parser of the app's own express instance (new ExpressAdapter(app)): nothing left to read.
+    if (request.readableEnded || request.body !== undefined) return next();
+    // Left to the guard, which refuses it (415) whatever the parsers after this one make of it.
+    if (unsupportedBodyEncoding(request.headers) !== undefined) return next();
+    const route = this.servedRoutes().find((served) => matchesRoutePath(served.path, request.url ?? ''));
+    if (route === undefined) return next();
+    readRequestBody(request, route.limit).then(
+      (rawBody) => {
+        request.rawBody = rawBody;
+        request.body = parseWebhookJson(rawBody);
+        next();
+      },
+      (error: unknown) => {
+        if (!(error instanceof BodyTooLargeError)) return next(new BadRequestException('The request body could not be read.'));
+        const ip = request.ip ?? request.socket.remoteAddress;
+        this.refusals.refused('over maxBodyBytes (413)', ip, () => `Rejected a webhook from ${ip}: its body is over ${error.limit} bytes, more than maxBodyBytes allows (413).`);
+        response.setHeader(REFUSED_HEADER, '1');
+        next(new PayloadTooLargeException());
+      },
+    );
+  };
+
+  /** The webhook routes' paths as the app serves them; known once the app is initialised, then fixed. */
+  private servedRoutes(): readonly { readonly path: string; readonly limit: number }[] {
+    if (this.servedPaths) return this.servedPaths;
+    const prefix = this.config.getGlobalPrefix();
+    const excluded = (this.config.getGlobalPrefixOptions()?.exclude ?? []) as readonly ExcludedRoute[];
+    return (this.servedPaths = this.routes()
+      .filter((route) => route.receives)
+      .map((route) => ({
+        path: servedRoutePath(route.path, prefix, excluded.some((exclusion) => excludes(exclusion, route.path))),
+        limit: Math.max(route.maxBodyBytes, EXPRESS_DEFAULT_LIMIT),
+      })));
+  }
+}
+
+/** A route excluded from the global prefix, as Nest keeps it (`setGlobalPrefix(prefix, { exclude })`). */
+interface ExcludedRoute {
+  readonly pathRegex?: RegExp;
+  readonly requestMethod?: RequestMethod;
+}
+
+function excludes(exclusion: ExcludedRoute, path: string): boolean {
+  const method = exclusion.requestMethod ?? RequestMethod.ALL;
+  if (method !== RequestMethod.ALL && method !== RequestMethod.POST) return false;
+  return exclusion.pathRegex instanceof RegExp && exclusion.pathRegex.test(path.startsWith('/') ? path : `/${path}`);
+}
+
+type ExpressRequest = IncomingMessage & { rawBody?: Buffer; body?: unknown; readonly ip?: string; headers: KeplarsWebhookRequest['headers'] };
+
+interface FastifyRequestLike extends KeplarsWebhookRequest {
+  readonly raw: IncomingMessage;
+  readonly method: string;
+  readonly routeOptions?: { readonly config?: Record<string, unknown> };
+  rawBody?: Buffer;
+}
+
+type ParserDone = (error: Error | null, body?: unknown) => void;
+
+interface FastifyLike {
+  readonly initialConfig: { readonly bodyLimit?: number; readonly onProtoPoisoning?: string; readonly onConstructorPoisoning?: string };
+  getDefaultJsonParser(onProtoPoisoning: string, onConstructorPoisoning: string): (request: unknown, body: Buffer, done: ParserDone) => void;
+  addContentTypeParser(type: string, options: { parseAs: 'buffer'; bodyLimit?: number }, parser: (request: FastifyRequestLike, body: Buffer, done: ParserDone) => void): void;
+  addHook(name: 'onRequest' | 'onError', hook: (request: FastifyRequestLike) => Promise<void>): void;
+}
