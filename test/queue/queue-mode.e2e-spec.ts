@@ -90,6 +90,16 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     return [app, app.get(handlers)];
   }
   const deliver = (app: INestApplication, payload: object | string) => postKeplarsEvent(app, payload, { secret: SECRET });
+  /** Delivers a signed body the module cannot read: 200 `quarantined`, then its dead letter, found by its reason. */
+  const quarantined = async (app: INestApplication, body: string, reason: string) => {
+    const response = await deliver(app, body);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, quarantined: true });
+    const deadLetters = app.get(KeplarsDeadLetters);
+    const find = async () => (await deadLetters.list()).find((letter) => letter.kind === 'unreadable' && letter.reason.includes(reason));
+    await waitFor(async () => (await find()) !== undefined, 'the quarantined delivery');
+    return (await find())!;
+  };
 
   beforeAll(() => {
     redis = connectRedis();
@@ -272,11 +282,7 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
   ])('keeps a signed body with %s as an unreadable dead letter, answered 200', async (_, body, reason) => {
     const [app, handlers] = await start(UnreliableHandlers);
     const deadLetters = app.get(KeplarsDeadLetters);
-    const response = await deliver(app, body);
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ received: true, quarantined: true });
-    await waitFor(async () => (await deadLetters.list()).some((letter) => letter.kind === 'unreadable' && letter.reason.includes(reason)), 'the quarantined delivery');
-    const letter = (await deadLetters.list()).find((entry) => entry.reason.includes(reason))!;
+    const letter = await quarantined(app, body, reason);
     expect((await deadLetters.show(letter.id))!.body).toBe(body);
     expect(handlers.neighbour.size).toBe(0);
     await deadLetters.discard(letter.id);
@@ -291,11 +297,7 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
   ])('keeps a signed body that is %s as an unreadable dead letter, answered 200, and can replay and discard it', async (_, body, reason) => {
     const [app, handlers] = await start(UnreliableHandlers);
     const deadLetters = app.get(KeplarsDeadLetters);
-    const response = await deliver(app, body);
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ received: true, quarantined: true });
-    await waitFor(async () => (await deadLetters.list()).some((letter) => letter.kind === 'unreadable' && letter.reason.includes(reason)), 'the quarantined delivery');
-    const letter = (await deadLetters.list()).find((entry) => entry.kind === 'unreadable' && entry.reason.includes(reason))!;
+    const letter = await quarantined(app, body, reason);
     const shown = (await deadLetters.show(letter.id))!;
     expect(shown.body).toBe(body);
     expect(shown.headers['content-type']).toBe('application/json'); // as sent, whatever the module did to read it
