@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RefusalLog } from '../log/refusal-log.js';
 import { KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK } from './keplars-route-mark.js';
 import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
 import { parseWebhookJson, refusedJsonReason, UnreadableJsonBody } from './unreadable-json-body.js';
 import { REFUSED_HEADER } from './webhook-response-headers.js';
@@ -48,31 +49,43 @@ export class WebhookRouteBody implements OnModuleInit {
   /** The original Content-Type of a Fastify request while it is switched to {@link ROUTE_CONTENT_TYPE}. */
   private readonly switchedContentTypes = new WeakMap<IncomingMessage, string>();
   private servedPaths: readonly { readonly path: string; readonly limit: number }[] | undefined;
+  private fastifyAttached = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly config: ApplicationConfig,
     private readonly routes: () => readonly ReceivingRoute[],
     private readonly refusals: RefusalLog,
+    private readonly encodings: BodyEncodingCheck,
   ) {
-    // Providers are created before Nest registers its body parsers (even before the HTTP adapter is
-    // known, in @nestjs/testing): the adapter is announced once it is set, still before init().
+    // Providers are created before Nest registers its body parsers and routes (even before the HTTP
+    // adapter is known, in @nestjs/testing): the adapter is announced once it is set, still before init().
     const announced = (adapterHost as { readonly init$?: HttpAdapterHost['init$'] }).init$;
-    if (announced) announced.subscribe(() => this.addExpressReader());
+    if (announced) announced.subscribe(() => this.attach());
     // A Nest without init$: NestFactory sets the adapter before it creates providers (@nestjs/testing does
-    // not, and there the framework's parser answers a body that is not JSON, as it used to).
-    else this.addExpressReader();
+    // not: there Express's parser answers a body that is not JSON, as it used to, and onModuleInit
+    // below hooks Fastify's every request).
+    else this.attach();
   }
 
-  private addExpressReader(): void {
+  private attach(): void {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() === 'express') adapter.use(this.readExpressBody);
+    if (adapter?.getType() === 'fastify') this.attachToFastify(adapter.getInstance() as FastifyLike, 'routes to come');
   }
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
-    if (adapter?.getType() !== 'fastify') return;
-    const fastify = adapter.getInstance() as FastifyLike;
+    if (adapter?.getType() === 'fastify' && !this.fastifyAttached) this.attachToFastify(adapter.getInstance() as FastifyLike, 'routes registered');
+  }
+
+  /**
+   * Before the routes exist (the usual case), the hooks go on the webhook routes alone, as Fastify
+   * registers them (`onRoute`): the app's other routes run no hook of the module's. Once they exist,
+   * only a hook on every request can still see the webhook route's, by its mark.
+   */
+  private attachToFastify(fastify: FastifyLike, when: 'routes to come' | 'routes registered'): void {
+    this.fastifyAttached = true;
     const { bodyLimit, onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
     const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
     fastify.addContentTypeParser(ROUTE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (request, rawBody, done) => {
@@ -81,15 +94,31 @@ export class WebhookRouteBody implements OnModuleInit {
       if (rawBody.length === 0) return done(null, parseWebhookJson(rawBody));
       parseJson(request, rawBody, (error, body) => done(null, error ? refusedJsonReason(rawBody) : body));
     });
-    // After BodyEncodingCheck's hook (registered first): a body it refused is not read at all.
-    fastify.addHook('onRequest', async (request) => {
-      if (request.routeOptions?.config?.[KEPLARS_ROUTE_CONFIG_KEY] !== KEPLARS_ROUTE_MARK) return;
-      if (request.method !== 'POST' || !isJsonRequest(request) || unsupportedBodyEncoding(request.headers) !== undefined) return;
-      this.switchedContentTypes.set(request.raw, request.raw.headers['content-type']!);
-      request.raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
-    });
+    // Callback-style hooks: no promise per request. An encoded body is refused (415) before it is read.
+    const onRequest: FastifyHook = (request, reply, done) => {
+      if (this.encodings.refuses(request, reply)) return; // answered: the request goes no further
+      if (request.method === 'POST' && isJsonRequest(request)) {
+        this.switchedContentTypes.set(request.raw, request.raw.headers['content-type']!);
+        request.raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
+      }
+      done();
+    };
     // A body that was never parsed (over bodyLimit, cut short) still leaves with its own header.
-    fastify.addHook('onError', async (request) => this.restoreContentType(request.raw));
+    const onError: FastifyErrorHook = (request, _reply, _error, done) => {
+      this.restoreContentType(request.raw);
+      done();
+    };
+    if (when === 'routes to come') {
+      fastify.addHook('onRoute', (route) => {
+        if (route.config?.[KEPLARS_ROUTE_CONFIG_KEY] !== KEPLARS_ROUTE_MARK) return;
+        route.onRequest = [...hooksOf(route.onRequest), onRequest];
+        route.onError = [...hooksOf(route.onError), onError];
+      });
+      return;
+    }
+    const onWebhookRoute = (request: FastifyRequestLike): boolean => request.routeOptions?.config?.[KEPLARS_ROUTE_CONFIG_KEY] === KEPLARS_ROUTE_MARK;
+    fastify.addHook('onRequest', (request, reply, done) => (onWebhookRoute(request) ? onRequest(request, reply, done) : done()));
+    fastify.addHook('onError', (request, reply, error, done) => (onWebhookRoute(request) ? onError(request, reply, error, done) : done()));
   }
 
   private restoreContentType(raw: IncomingMessage): void {
@@ -160,9 +189,25 @@ interface FastifyRequestLike extends KeplarsWebhookRequest {
 
 type ParserDone = (error: Error | null, body?: unknown) => void;
 
+type FastifyHook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: () => void) => void;
+type FastifyErrorHook = (request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: () => void) => void;
+
+/** A route as Fastify's `onRoute` hook sees it: its hooks may be one function or a list. */
+interface FastifyRouteLike {
+  readonly config?: Record<string, unknown>;
+  onRequest?: FastifyHook | FastifyHook[];
+  onError?: FastifyErrorHook | FastifyErrorHook[];
+}
+
 interface FastifyLike {
   readonly initialConfig: { readonly bodyLimit?: number; readonly onProtoPoisoning?: string; readonly onConstructorPoisoning?: string };
   getDefaultJsonParser(onProtoPoisoning: string, onConstructorPoisoning: string): (request: unknown, body: Buffer, done: ParserDone) => void;
   addContentTypeParser(type: string, options: { parseAs: 'buffer'; bodyLimit?: number }, parser: (request: FastifyRequestLike, body: Buffer, done: ParserDone) => void): void;
-  addHook(name: 'onRequest' | 'onError', hook: (request: FastifyRequestLike) => Promise<void>): void;
+  addHook(name: 'onRoute', hook: (route: FastifyRouteLike) => void): void;
+  addHook(name: 'onRequest', hook: FastifyHook): void;
+  addHook(name: 'onError', hook: FastifyErrorHook): void;
+}
+
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }

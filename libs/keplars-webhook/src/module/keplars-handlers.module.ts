@@ -34,12 +34,13 @@ import { RawBodyCheck } from './raw-body.check.js';
     // Refusals of unsigned requests, summarised in a flood (every other line goes through KeplarsLog).
     { provide: RefusalLog, useFactory: () => new RefusalLog(new KeplarsLog()) },
     BodyEncodingCheck,
-    // Reads the webhook routes' bodies, so the signature is checked before a body that is not JSON is refused (after BodyEncodingCheck: Fastify runs their hooks in this order).
+    // Reads the webhook routes' bodies, so the signature is checked before a body that is not JSON is
+    // refused; on Fastify, its route hook refuses an encoded body first (BodyEncodingCheck).
     {
       provide: WebhookRouteBody,
-      useFactory: (adapterHost: HttpAdapterHost, config: ApplicationConfig, endpoints: KeplarsEndpoints, refusals: RefusalLog) =>
-        new WebhookRouteBody(adapterHost, config, () => endpoints.all(), refusals),
-      inject: [HttpAdapterHost, ApplicationConfig, KeplarsEndpoints, RefusalLog],
+      useFactory: (adapterHost: HttpAdapterHost, config: ApplicationConfig, endpoints: KeplarsEndpoints, refusals: RefusalLog, encodings: BodyEncodingCheck) =>
+        new WebhookRouteBody(adapterHost, config, () => endpoints.all(), refusals, encodings),
+      inject: [HttpAdapterHost, ApplicationConfig, KeplarsEndpoints, RefusalLog, BodyEncodingCheck],
     },
   ],
   exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],
