@@ -16,6 +16,7 @@ import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { validateKeplarsPayload } from '../3-validate/validate-keplars-payload.js';
 import { normalizeKeplarsPayload } from '../4-normalize/normalize-keplars-payload.js';
 import { keplarsEventKey } from '../5-deduplicate/event-key.js';
+import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { answerDelivery, answerQueueWrite, type KeplarsWebhookAnswer, type QueueWriteOutcome } from '../7-answer/answer-delivery.js';
 import { countListeners } from '../6-dispatch/keplars-handler-registry.js';
@@ -26,8 +27,10 @@ import { deliveryJobId, KeplarsDeliveryQueue, UNREADABLE_JOB_NAME, unreadableJob
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import { MarkKeplarsRoute } from './keplars-route-mark.js';
-import { recordDelivery } from './queued-delivery.js';
+import { recordDelivery, type QueuedDelivery } from './queued-delivery.js';
 import { HANDLERS_HEADER, refusal, setResponseHeader } from './webhook-response-headers.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The webhook route. Its path and decorators come from the module's options, so each import of the
@@ -92,20 +95,43 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
 
     private async writeDownVerified(request: KeplarsWebhookRequest, queue: KeplarsDeliveryQueue): Promise<KeplarsWebhookAnswer> {
       const traceparent = this.telemetry.traceparent(request);
-      const source = { endpoint: this.endpoint, tenant: this.tenantOf(request) };
-      const received = { ...recordDelivery(request.rawBody!, request.headers, queue.headerNames), ...source, ...(traceparent && { traceparent }) };
+      const tenant = this.tenantOf(request);
+      const receivedAt = Date.now();
       const validation = validateKeplarsPayload(request.body); // 3. validated
       if (!validation.valid) {
-        const written = await this.write({ ...received, unreadable: validation.messages }, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
+        const unreadable = { ...this.recorded(request, queue, receivedAt, tenant, traceparent), unreadable: validation.messages };
+        const written = await this.write(unreadable, unreadableJobId(request.rawBody!), UNREADABLE_JOB_NAME);
         const outcome: QueueWriteOutcome = written.kind === 'queue-unavailable' ? written : { kind: 'quarantined', messages: validation.messages };
         this.telemetry.written(request, undefined, outcome.kind);
-        return answerQueueWrite(outcome, 'a signed webhook the module cannot read', this.logger);
+        return answerQueueWrite(outcome, undefined, this.logger);
       }
-      const event = normalizeKeplarsPayload(validation.payload, new Date(received.receivedAt), source); // 4. normalised (for its id)
+      // 4. normalised (for its id)
+      const event = normalizeKeplarsPayload(validation.payload, new Date(receivedAt), { endpoint: this.endpoint, tenant });
       // One job per event and endpoint (and tenant): the same id from two accounts is two jobs.
-      const outcome = await this.write({ ...received, eventId: event.id, type: event.type }, deliveryJobId(keplarsEventKey(event, event.id)), event.type); // written down
+      const delivery = this.recorded(request, queue, receivedAt, tenant, traceparent, event);
+      const outcome = await this.write(delivery, deliveryJobId(keplarsEventKey(event, event.id)), event.type); // written down
       this.telemetry.written(request, event, outcome.kind); // (observed)
-      return answerQueueWrite(outcome, `${event.type} ${event.id}`, this.logger.about(event)); // answered
+      return answerQueueWrite(outcome, event, this.logger); // answered (its log lines carry the event's fields)
+    }
+
+    /** The delivery as the queue keeps it, built in one go (it is built for every request). */
+    private recorded(
+      request: KeplarsWebhookRequest,
+      queue: KeplarsDeliveryQueue,
+      receivedAt: number,
+      tenant: string | undefined,
+      traceparent: string | undefined,
+      event?: Pick<KeplarsEvent, 'id' | 'type'>,
+    ): QueuedDelivery {
+      const delivery: Mutable<QueuedDelivery> = recordDelivery(request.rawBody!, request.headers, queue.headerNames, receivedAt);
+      delivery.endpoint = this.endpoint;
+      if (tenant !== undefined) delivery.tenant = tenant;
+      if (traceparent) delivery.traceparent = traceparent;
+      if (event !== undefined) {
+        delivery.eventId = event.id;
+        delivery.type = event.type;
+      }
+      return delivery;
     }
 
     private tenantOf(request: KeplarsWebhookRequest): string | undefined {

@@ -216,6 +216,14 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
     return (await this.run(IS_HANDLED_SCRIPT, eventId, [])) === 1;
   }
 
+  /**
+   * Where the mark "every handler succeeded" of an event lives (a hash field), for queue mode's
+   * receivers: on the queue's own Redis they read it in the same script as the job's key.
+   */
+  handledMark(eventId: string): { readonly key: string; readonly field: string } {
+    return { key: `${this.keyPrefix}{${eventId}}`, field: '!done' };
+  }
+
   async ping(): Promise<void> {
     await this.watched((succeed, fail) => this.client.ping().then(succeed, fail));
   }

@@ -29,18 +29,20 @@ export type QueueWriteOutcome =
  * Queue mode's answers (SPEC §4a): 2xx only once Redis has the delivery; 503 when it does not, so
  * Keplars retries.
  */
-export function answerQueueWrite(outcome: QueueWriteOutcome, about: string, logger: KeplarsLog): KeplarsWebhookAnswer {
+export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<KeplarsEvent, 'id' | 'type'> | undefined, logger: KeplarsLog): KeplarsWebhookAnswer {
+  if (outcome.kind === 'queued') return RECEIVED; // the common case: nothing to say, nothing to build
+  // Log lines about an event carry its fields; one the module cannot read has none.
+  const about = event === undefined ? 'a signed webhook the module cannot read' : `${event.type} ${event.id}`;
+  const log = event === undefined ? logger : logger.about(event);
   switch (outcome.kind) {
-    case 'queued':
-      return RECEIVED;
     case 'duplicate':
-      logger.debug(`Duplicate of ${about}: already queued or handled, not queued again.`);
+      log.debug(`Duplicate of ${about}: already queued or handled, not queued again.`);
       return DUPLICATE;
     case 'quarantined':
-      logger.warn(`Kept a signed webhook the module cannot read as a dead letter (${outcome.messages.join('; ')}); answered 200. Replay it once the module reads it.`);
+      log.warn(`Kept a signed webhook the module cannot read as a dead letter (${outcome.messages.join('; ')}); answered 200. Replay it once the module reads it.`);
       return QUARANTINED;
     case 'queue-unavailable':
-      logger.error(`Answered 503 to ${about}: it could not be queued (${messageOf(outcome.error)}). Keplars will retry.`);
+      log.error(`Answered 503 to ${about}: it could not be queued (${messageOf(outcome.error)}). Keplars will retry.`);
       throw new ServiceUnavailableException();
   }
 }

@@ -2,10 +2,11 @@ import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type O
 import { KeplarsSignatureGuard } from '../2-verify/keplars-signature.guard.js';
 import { createIdempotencyStore } from '../5-deduplicate/create-idempotency-store.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
+import { RedisIdempotencyStore } from '../5-deduplicate/redis-idempotency.store.js';
 import { KeplarsEventDelivery } from '../6-dispatch/keplars-event-delivery.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
 import { KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
-import { KeplarsDeliveryQueue } from '../queue/keplars-delivery-queue.js';
+import { KeplarsDeliveryQueue, type HandledMarkOf } from '../queue/keplars-delivery-queue.js';
 import { KEPLARS_QUEUE, receives } from '../queue/keplars-queue.options.js';
 import { KeplarsQueueRuntime } from '../queue/keplars-queue-runtime.js';
 import { QueueHealthProbe, readQueueBacklog } from '../queue/queue-backlog.js';
@@ -113,6 +114,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
               runtime.connection,
               store,
               runtime.options.operationTimeoutMs,
+              handledMarkOnQueueRedis(store, options),
             )
           : undefined,
       inject: [KEPLARS_QUEUE_RUNTIME, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
@@ -177,4 +179,15 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
   async onApplicationShutdown(): Promise<void> {
     await this.store?.close?.();
   }
+}
+
+/**
+ * How the receivers' duplicate check finds an event's "handled" mark in the queue's own Redis, so one
+ * script reads it beside the job's key: only when the store is the Redis store on that same server
+ * (`deduplication.store` left out, or naming the same URL or client as `queue.redis`).
+ */
+function handledMarkOnQueueRedis(store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions): HandledMarkOf | undefined {
+  const dedup = options.deduplication?.store;
+  if (!(store instanceof RedisIdempotencyStore) || dedup?.kind !== 'redis' || dedup.options.redis !== options.queue?.redis) return undefined;
+  return (eventKey) => store.handledMark(eventKey);
 }
