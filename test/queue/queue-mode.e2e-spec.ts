@@ -70,7 +70,7 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     handlers: Type<T>,
     queueOptions: Partial<KeplarsQueueOptions> = {},
     logger?: CapturedLogs,
-    deduplication: { windowSeconds?: number } = {},
+    deduplication: { windowSeconds?: number; derivedIdWindowSeconds?: number } = {},
   ): Promise<[INestApplication, T]> {
     const options = queue(queueOptions);
     const app = await createWebhookApp({
@@ -167,6 +167,19 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await deliver(app, body)).body).toEqual({ received: true });
     await waitFor(() => [...handlers.successes.values()].reduce((sum, runs) => sum + runs, 0) === 2, 'the repeat to be handled');
+  });
+
+  it('takes an identical copy of an id-less event as its duplicate while its job waits for a retry, even past derivedIdWindowSeconds (README: a limit)', async () => {
+    // README, Queue mode › Guarantees › "Two limits to know": the job id is the content-derived id,
+    // so while the first copy's job waits for its retry, an identical copy is that job.
+    const [app, handlers] = await start(UnreliableHandlers, { attempts: 3, backoff: { delaySeconds: 30, jitter: 0 } }, undefined, { derivedIdWindowSeconds: 1 });
+    handlers.failFirst = 1;
+    const body = JSON.stringify(buildKeplarsPayload('email.opened', { shape: 'event-data', emailId: `em_waiting_${adapter}` }));
+    expect((await deliver(app, body)).body).toEqual({ received: true });
+    await waitFor(() => [...handlers.attempts.values()].some((times) => times.length === 1), 'the first attempt to fail');
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // past derivedIdWindowSeconds; the retry is 30 s away
+    expect((await deliver(app, body)).body).toEqual({ received: true, duplicate: true });
+    expect([...handlers.attempts.values()].map((times) => times.length)).toEqual([1]);
   });
 
   it('retries a handler that fails 3 times with growing waits; it succeeds once, and its neighbour ran once', async () => {
