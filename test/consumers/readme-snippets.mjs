@@ -20,10 +20,16 @@
 // ES module apps write `.js` at the end of relative imports; the snippets are written for the CommonJS
 // starter (no extension), so for the ES module app the extension is added to extensionless relative
 // imports. A snippet that imports with `.js` already compiles in both.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const READMES = ['README.md', 'libs/keplars-webhook/README.md'];
+const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The guides in docs/, each compiled like a README (every code block a user reads is checked). */
+const GUIDES = existsSync(join(REPOSITORY, 'docs'))
+  ? readdirSync(join(REPOSITORY, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)
+  : [];
+export const READMES = ['README.md', 'libs/keplars-webhook/README.md', ...GUIDES];
 const KINDS = ['commonjs', 'esm'];
 const FENCE = /^(\s*)(`{3,})(\S*)[ \t]*(.*)$/;
 
