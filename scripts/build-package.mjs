@@ -13,7 +13,8 @@
 // Then it copies into dist/package only what the package's entry points reach: the .js files
 // that `exports` and `bin` load, and the .d.ts files that `exports`' types refer to, following their
 // relative imports (`import` and `require`). No test, no source map, no TypeScript source, no declaration of the CLI's
-// internals. It adds libs/keplars-webhook/{package.json, README.md, CHANGELOG.md, LICENSE}, makes the
+// internals. It adds libs/keplars-webhook/{package.json, CHANGELOG.md, LICENSE} and the repository's
+// README.md (without its repository-only part, its links to the guides made absolute), makes the
 // CLI executable, and refuses to finish if the package would be broken: an entry point or bin that does
 // not exist, a relative import of a file that is missing, a runtime import of a package that
 // package.json does not declare, or a CHANGELOG without the version being released.
@@ -25,12 +26,13 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageReadme } from './markdown-links.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const libDir = join(root, 'libs/keplars-webhook');
 const compiledDir = join(root, 'dist/.package-build');
 const outDir = join(root, 'dist/package');
-const PACKAGE_FILES = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'];
+const PACKAGE_FILES = ['package.json', 'CHANGELOG.md', 'LICENSE'];
 const CJS_DIR = 'cjs';
 
 const problems = [];
@@ -109,6 +111,8 @@ for (const file of PACKAGE_FILES) {
   if (existsSync(join(libDir, file))) cpSync(join(libDir, file), join(outDir, file));
   else fail(`libs/keplars-webhook/${file} is missing; every release ships it.`);
 }
+// One README for the repository and the package: npm shows the same front door, pointing at the guides.
+writeFileSync(join(outDir, 'README.md'), packageReadme(readFileSync(join(root, 'README.md'), 'utf8')));
 
 // 3. The CLI must be runnable, and the CHANGELOG must describe this version.
 for (const [name, file] of Object.entries(manifest.bin ?? {})) {

@@ -1,4 +1,4 @@
-// Every TypeScript snippet of the READMEs, ready to compile in a consumer app (issue 11, point 2): what the
+// Every TypeScript snippet of the README and the guides in docs/, ready to compile in a consumer app (issue 11, point 2): what the
 // READMEs show must compile under a starter's strict settings, on NestJS 11 (CommonJS) and 12 (ES modules).
 //
 // A snippet is a fenced block whose info string starts with `ts` (or `typescript`). Words after it say
@@ -20,16 +20,13 @@
 // ES module apps write `.js` at the end of relative imports; the snippets are written for the CommonJS
 // starter (no extension), so for the ES module app the extension is added to extensionless relative
 // imports. A snippet that imports with `.js` already compiles in both.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guideFiles } from '../../scripts/markdown-links.mjs';
 
-const REPOSITORY = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** The guides in docs/, each compiled like a README (every code block a user reads is checked). */
-const GUIDES = existsSync(join(REPOSITORY, 'docs'))
-  ? readdirSync(join(REPOSITORY, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)
-  : [];
-export const READMES = ['README.md', 'libs/keplars-webhook/README.md', ...GUIDES];
+/** The README (also the package's) and every guide in docs/: every code block a user reads is checked. */
+export const READMES = guideFiles(resolve(dirname(fileURLToPath(import.meta.url)), '../..'));
 const KINDS = ['commonjs', 'esm'];
 const FENCE = /^(\s*)(`{3,})(\S*)[ \t]*(.*)$/;
 

@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { READMES, snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
+import { snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const appsDir = join(root, 'test/consumers/apps');
@@ -83,16 +83,16 @@ const DOCUMENTED_MISTAKES = [
     mistake: 'a misspelled nested option',
     outcome: 'refused',
     message: 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, derivedIdWindowSeconds, lockSeconds, store, maxEvents.',
-    readmes: ['README.md'],
+    readmes: ['docs/handlers-and-options.md'],
   },
   {
     mistake: 'forRootAsync without imports: [ConfigModule]',
     outcome: 'refused',
     // NestJS 12 ends the sentence with "context.", NestJS 11 with "module.".
     message: "Nest can't resolve dependencies of the KEPLARS_WEBHOOK_MODULE_OPTIONS (?). Please make sure that the argument ConfigService at index [0] is available in the KeplarsWebhookModule",
-    readmes: READMES,
+    readmes: ['docs/troubleshooting.md'],
   },
-  { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: READMES },
+  { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: ['docs/troubleshooting.md'] },
 ];
 
 const MINUTE = 60_000;
