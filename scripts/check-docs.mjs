@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { anchorsOf, guideFiles, isExternal, linksOf, packageReadme } from './markdown-links.mjs';
+import { anchorsOf, guideFiles, isExternal, linksOf, packageReadme, proseLinesWithCode } from './markdown-links.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Guides about the repository rather than the package: they may point at the sample, the tests, the benchmark. */
@@ -44,6 +44,18 @@ for (const [path, text] of texts) {
     }
     if (anchor !== undefined && linked.endsWith('.md') && statSync(join(root, linked)).isFile() && !anchorsIn(linked).has(anchor)) {
       problems.push(`${where}: "${target}": ${linked} has no heading with the anchor #${anchor}`);
+    }
+  }
+}
+
+// A path written out in prose (`apps/sample/src/…`) points as much as a link does.
+for (const [path, text] of texts) {
+  if (ABOUT_THE_REPOSITORY.has(path)) continue;
+  for (const [line, prose] of proseLinesWithCode(text)) {
+    for (const [, named] of prose.matchAll(/`((?:apps|test)\/[^`\s]*)`/g)) {
+      if (existsSync(join(root, named.replace(/[/:].*$/, (rest) => rest.split(':')[0])))) {
+        problems.push(`${path}:${line}: \`${named}\` names a file of this repository's ${named.split('/')[0]}/, which the package does not ship: show the code in the guide instead`);
+      }
     }
   }
 }

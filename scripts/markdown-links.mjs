@@ -17,8 +17,13 @@ export function guideFiles(root) {
   return ['README.md', ...docs.map((name) => `docs/${name}`)];
 }
 
-/** Each line of `text` outside code blocks, with its number: links and headings live there only. */
+/** Each line of `text` outside code blocks, with its number and its code spans blanked: links and headings live there. */
 function* proseLines(text) {
+  for (const [line, prose] of proseLinesWithCode(text)) yield [line, prose.replace(/`[^`]*`/g, (code) => ' '.repeat(code.length))];
+}
+
+/** Each line of `text` outside code blocks, with its number, code spans kept. */
+export function* proseLinesWithCode(text) {
   let fence;
   for (const [index, line] of text.split('\n').entries()) {
     const open = FENCE.exec(line)?.[1];
@@ -30,7 +35,7 @@ function* proseLines(text) {
       fence = open;
       continue;
     }
-    yield [index + 1, line.replace(/`[^`]*`/g, (code) => ' '.repeat(code.length))];
+    yield [index + 1, line];
   }
 }
 
