@@ -204,7 +204,8 @@ async function testConsumer(consumer, tarball) {
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir, timeoutMs: TIMEOUTS.install });
     if (install.code !== 0) throw new StepFailure('npm install', `npm install exited with code ${install.code}`, install.output);
     const version = (name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
-    const adapter = existsSync(join(dir, 'node_modules/@nestjs/platform-fastify')) ? 'Fastify' : 'Express';
+    // The app runs on the adapter its main.ts creates (the ES module app also has Fastify, for the guides' Fastify test).
+    const adapter = readFileSync(join(dir, 'src/main.ts'), 'utf8').includes('new FastifyAdapter(') ? 'Fastify' : 'Express';
     result.description = `${consumer.kind}, NestJS ${version('@nestjs/core')}, ${adapter}, TypeScript ${version('typescript')}, ${consumer.features}`;
     log(`installed (${install.seconds} s): ${result.description}`);
 
@@ -325,8 +326,11 @@ async function checkReadme(consumer, dir, log) {
 
   const examples = snippets.filter((snippet) => snippet.flags.includes(kind) && /^test\/.*\.e2e-spec\.ts$/.test(snippet.path ?? ''));
   if (examples.length === 0) throw new StepFailure('run the READMEs\' test examples', `no README has a "ts ${kind}" snippet starting with "// test/….e2e-spec.ts"`);
+  const written = new Map(); // path → the snippet written there: two examples of one guide may share a file
   for (const example of examples) {
     for (const [path, snippet] of withRelativeImports(snippets, example.readme, example.path)) {
+      if (written.get(path) === snippet) continue;
+      written.set(path, snippet);
       if (existsSync(join(dir, path))) throw new StepFailure('run the READMEs\' test examples', `${example.readme} declares ${path}, which the app already has: rename it in the README`);
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), kind === 'esm' ? withEsmExtensions(snippet.code) : snippet.code);
