@@ -36,7 +36,14 @@ export interface KeplarsHealthProbe {
 export const KEPLARS_HEALTH_PROBES = Symbol.for('nestjs-keplars-webhook:health-probes'); // global: see module/keplars-webhook.constants.ts
 
 /** What Terminus expects of an indicator: `{ [key]: { status, ...details } }`. */
-export type KeplarsHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; [detail: string]: unknown }>;
+export type KeplarsHealthResult<Key extends string = string> = Record<
+  Key,
+  {
+    /** `'up'` when every part of the check is; `'down'` when one is not, and `message` says which. */
+    status: 'up' | 'down';
+    [detail: string]: unknown;
+  }
+>;
 
 /**
  * A `@nestjs/terminus` health indicator for the webhook: is the deduplication store reachable, when
@@ -54,6 +61,7 @@ export type KeplarsHealthResult<Key extends string = string> = Record<Key, { sta
  */
 @Injectable()
 export class KeplarsHealthIndicator {
+  /** @internal Nest injects it from `KeplarsWebhookModule` (which exports it); apps never call it. */
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
@@ -61,7 +69,11 @@ export class KeplarsHealthIndicator {
     @Inject(KEPLARS_HEALTH_PROBES) private readonly probes: readonly KeplarsHealthProbe[],
   ) {}
 
-  /** Up when every part is; each part's own status and details say which one is not. */
+  /**
+   * Up when every part is; each part's own status and details say which one is not.
+   * @param key the name the result is reported under, as Terminus shows it.
+   * @param thresholds the limits to judge by; without any, it is down only when the store (or, in queue mode, the queue's Redis) is unreachable.
+   */
   async isHealthy<Key extends string = 'keplars'>(key: Key = 'keplars' as Key, thresholds: KeplarsHealthThresholds = {}): Promise<KeplarsHealthResult<Key>> {
     const parts: Record<string, KeplarsHealthPart> = {
       store: await this.checkStore(),
