@@ -39,7 +39,10 @@ export interface KeplarsEventSource {
 /** The name of an import of the module that was given none. */
 export const DEFAULT_ENDPOINT = 'default';
 
-/** What every event carries, whichever of Keplars' wire shapes it arrived in. */
+/**
+ * What every event carries, whichever of Keplars' wire shapes it arrived in.
+ * @typeParam TType the event's `type`: one literal for a known type, `string` for any.
+ */
 export interface KeplarsEventBase<TType extends string = string> {
   /** The event type, e.g. `'email.opened'`. */
   readonly type: TType;
@@ -159,5 +162,6 @@ export type KeplarsEventPattern = KeplarsEventType | '*' | 'email.*';
 /**
  * The event a handler of pattern `P` receives: `KeplarsEventFor<'email.bounced'>` is
  * {@link EmailBouncedEvent}; a wildcard gets any {@link KeplarsEvent}.
+ * @typeParam P a pattern as `@OnKeplarsEvent()` takes it: a known type, several (a union), or a wildcard.
  */
 export type KeplarsEventFor<P extends string> = [P] extends [KeplarsEventType] ? KeplarsEventMap[P] : KeplarsEvent;

@@ -35,7 +35,10 @@ export interface KeplarsHealthProbe {
 /** Extra probes (queue mode provides its own under this token). */
 export const KEPLARS_HEALTH_PROBES = Symbol.for('nestjs-keplars-webhook:health-probes'); // global: see module/keplars-webhook.constants.ts
 
-/** What Terminus expects of an indicator: `{ [key]: { status, ...details } }`. */
+/**
+ * What Terminus expects of an indicator: `{ [key]: { status, ...details } }`.
+ * @typeParam Key the name the result is reported under (`isHealthy`'s `key`).
+ */
 export type KeplarsHealthResult<Key extends string = string> = Record<
   Key,
   {
@@ -71,6 +74,7 @@ export class KeplarsHealthIndicator {
 
   /**
    * Up when every part is; each part's own status and details say which one is not.
+   * @typeParam Key the type of `key`, so the result is typed by its name.
    * @param key the name the result is reported under, as Terminus shows it.
    * @param thresholds the limits to judge by; without any, it is down only when the store (or, in queue mode, the queue's Redis) is unreachable.
    */
