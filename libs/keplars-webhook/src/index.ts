@@ -1,4 +1,11 @@
-// The public face of the module: what an app imports. Test helpers live in `nestjs-keplars-webhook/testing`.
+/**
+ * A NestJS module that receives Keplars email webhooks: signature-verified, validated, deduplicated,
+ * routed to your `@OnKeplarsEvent()` handlers. Start with {@link KeplarsWebhookModule} and
+ * {@link OnKeplarsEvent}; test helpers live in `nestjs-keplars-webhook/testing`.
+ *
+ * @module nestjs-keplars-webhook
+ */
+// The public face of the module: what an app imports, and nothing else.
 export { KeplarsWebhookModule } from './module/keplars-webhook.module.js';
 export type {
   KeplarsDeduplicationOptions,
@@ -15,7 +22,7 @@ export type {
 export { KeplarsConfigurationError } from './module/resolve-keplars-options.js';
 
 // Queue mode (SPEC §4a): the queue's name and injection token, and the dead letters.
-export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME } from './queue/keplars-queue.options.js';
+export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, type KeplarsQueueRedisClient } from './queue/keplars-queue.options.js';
 export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './queue/keplars-dead-letters.js';
 export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './1-receive/queued-delivery.js';
 
@@ -42,12 +49,17 @@ export type {
   UnknownKeplarsEvent,
 } from './4-normalize/keplars-event.js';
 
-export { verifyKeplarsSignature, signKeplarsPayload } from './2-verify/keplars-signature.js';
+export {
+  verifyKeplarsSignature,
+  signKeplarsPayload,
+  type SignatureInput as KeplarsSignatureInput,
+  type SignatureRejection as KeplarsSignatureRejection,
+} from './2-verify/keplars-signature.js';
 export { KeplarsSignatureGuard } from './2-verify/keplars-signature.guard.js';
 export type { KeplarsWebhookAnswer } from './7-answer/answer-delivery.js';
 
 export type { EventClaim, KeplarsIdempotencyStore } from './5-deduplicate/idempotency-store.js';
-export { MemoryIdempotencyStore } from './5-deduplicate/memory-idempotency.store.js';
-export { RedisIdempotencyStore, type KeplarsRedisClient } from './5-deduplicate/redis-idempotency.store.js';
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './5-deduplicate/memory-idempotency.store.js';
+export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './5-deduplicate/redis-idempotency.store.js';
 
 export { KeplarsHealthIndicator, type KeplarsHealthResult, type KeplarsHealthThresholds } from './observe/keplars-health.indicator.js';

@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface QueuedDelivery {
   /** The raw body: its UTF-8 text, or base64 when the bytes are not valid UTF-8. */
   readonly body: string;
+  /** How `body` is written: `'utf8'` (the text itself) or `'base64'` (bytes that are not valid UTF-8). */
   readonly bodyEncoding: 'utf8' | 'base64';
   /** The signature (and timestamp) headers and the content type, lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
@@ -16,10 +17,13 @@ export interface QueuedDelivery {
   readonly receivedAt: number;
   /** The endpoint (module import) that received it, and the tenant on a tenant route: the worker's event carries them. */
   readonly endpoint?: string;
+  /** The tenant named in the request's path, on a route with `tenants`; absent otherwise. */
   readonly tenant?: string;
-  /** What the receiver read: the event's id and type, or why it could not read it. */
+  /** What the receiver read: the event's id (Keplars' own, or the derived `kpl_…`); absent when it could not read the body. */
   readonly eventId?: string;
+  /** The event's type, e.g. `'email.bounced'`; absent when the receiver could not read the body. */
   readonly type?: string;
+  /** Why the receiver could not read a signed body (not JSON, no type, failing validation), one message each; absent when it could. */
   readonly unreadable?: readonly string[];
   /** The W3C trace context of the request that queued it (with a tracing SDK), so the workers' spans join its trace. */
   readonly traceparent?: string;
@@ -29,12 +33,15 @@ export interface QueuedDelivery {
   readonly failures?: readonly QueuedHandlerFailure[];
 }
 
+/** One handler's latest failure on a queued delivery, as a dead letter shows it. */
 export interface QueuedHandlerFailure {
+  /** The handler's name, `Class.method` (with `#2`, `#3`… when two providers share a class and method name). */
   readonly handler: string;
   /** The error's message (its stack's first lines for a non-Error). */
   readonly error: string;
   /** The attempt it failed on, from 1. */
   readonly attempt: number;
+  /** When it failed, in ms since the epoch. */
   readonly at: number;
 }
 

@@ -65,6 +65,7 @@ export class KeplarsSignatureGuard implements CanActivate {
   private readonly decoySecrets: readonly string[] = [randomBytes(32).toString('hex')];
   private readonly endpoint: string;
 
+  /** @internal Nest builds it, with the module's own providers; apps never call it. */
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
     @Inject(KEPLARS_ROUTE) route: ResolvedRoute,

@@ -9,6 +9,7 @@ export type SignatureRejection =
   | 'timestamp malformed'
   | 'timestamp outside tolerance';
 
+/** What {@link verifyKeplarsSignature} checks: the raw body, the header's value, and the secrets to try. */
 export interface SignatureInput {
   /** The exact bytes of the request body, as received. */
   readonly rawBody: Buffer;
@@ -18,7 +19,9 @@ export interface SignatureInput {
   readonly secrets: readonly string[];
   /** Set when the timestamped scheme is on: the content signed is `${timestamp}.${rawBody}`. */
   readonly timestamp?: {
+    /** The timestamp header's value: Unix seconds. */
     readonly value: string | readonly string[] | undefined;
+    /** How far it may be from now, in either direction, in seconds. */
     readonly toleranceSeconds: number;
     /** Current time in Unix seconds; defaults to the clock. */
     readonly nowSeconds?: number;
@@ -88,7 +91,12 @@ export function matchesAnySecret(signed: ReadSignature, rawBody: Buffer, secrets
 
 /**
  * The signature Keplars puts in `X-Keplars-Signature` for this body: lower-case hex, without prefix.
- * With `timestamp` (Unix seconds), the timestamped scheme's signature.
+ * With `timestamp` (Unix seconds), the timestamped scheme's signature. The secret is used as it is
+ * (a `whsec_…` secret is not base64-decoded).
+ *
+ * @example
+ * const body = JSON.stringify({ id: 'evt_1', type: 'email.opened', data: { email_id: 'email_1' } });
+ * const headers = { 'content-type': 'application/json', 'x-keplars-signature': `sha256=${signKeplarsPayload(body, secret)}` };
  */
 export function signKeplarsPayload(rawBody: Buffer | string, secret: string, timestamp?: number | string): string {
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;

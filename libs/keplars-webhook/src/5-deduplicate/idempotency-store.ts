@@ -7,9 +7,22 @@
  *   whatever the store chose to tell this delivery's lock apart, handed back to `settle` unchanged.
  */
 export type EventClaim =
-  | { readonly state: 'done' }
-  | { readonly state: 'busy' }
-  | { readonly state: 'claimed'; readonly token: string | number; readonly handled: ReadonlySet<string> };
+  | {
+      /** Every handler already succeeded for the event. */
+      readonly state: 'done';
+    }
+  | {
+      /** Another delivery of the event holds it right now. */
+      readonly state: 'busy';
+    }
+  | {
+      /** This delivery holds the event now. */
+      readonly state: 'claimed';
+      /** The store's mark of this delivery's lock; `renew` and `settle` get it back unchanged. */
+      readonly token: string | number;
+      /** Names of the handlers that succeeded for the event on earlier deliveries: they are not run again. */
+      readonly handled: ReadonlySet<string>;
+    };
 
 /**
  * Where deduplication marks live. One small interface, so the in-memory and Redis stores (or your
@@ -19,6 +32,10 @@ export type EventClaim =
  * The `eventId` a store receives is the event's key (`keplarsEventKey()` in `event-key.ts`): its id, prefixed with
  * the endpoint and tenant that received it when there are several (`eu::evt_1`), so one store can
  * serve several endpoints without mixing their events up.
+ *
+ * @example
+ * // your own store, given as the deduplication store:
+ * KeplarsWebhookModule.forRoot({ secret, deduplication: { store: new MyDatabaseStore(pool) } })
  */
 export interface KeplarsIdempotencyStore {
   /** Takes the event for this delivery, unless it is done or held by another delivery. */

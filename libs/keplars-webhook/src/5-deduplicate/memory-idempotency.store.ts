@@ -10,11 +10,15 @@ interface PartlyHandledEvent {
 
 const NOTHING_HANDLED: ReadonlySet<string> = new Set();
 
+/** Settings of a {@link MemoryIdempotencyStore} you build yourself (the module builds its own from `deduplication`). */
 export interface MemoryIdempotencyStoreOptions {
   /** The most events remembered; the oldest are forgotten first beyond it, so memory stays flat. */
   readonly maxEvents: number;
   /** Told, at most once a minute, when events were forgotten before their window ended. */
-  readonly logger?: { warn(message: string): void };
+  readonly logger?: {
+    /** Writes one warning line; Nest's `Logger` fits. */
+    warn(message: string): void;
+  };
 }
 
 const EVICTION_WARNING_INTERVAL_MS = 60_000;
@@ -23,8 +27,8 @@ const EVICTION_WARNING_INTERVAL_MS = 60_000;
  * The default store: one process's memory, bounded by `maxEvents`; what it remembers expires after
  * the dedup window given to `settle`. Right for a single instance; use the Redis store for several.
  *
- * Handled events, nearly all of them, live in a {@link HandledEventSet} of fixed size, and the locks
- * of deliveries in flight in {@link EventLocks}: both tables of fingerprints, so that the usual
+ * Handled events, nearly all of them, live in a `HandledEventSet` of fixed size, and the locks of
+ * deliveries in flight in `EventLocks` (both private to this store): tables of fingerprints, so that the usual
  * delivery (claim, handlers succeed, settle) allocates nothing that outlives the request. Only
  * events whose handlers partly failed, rare, keep their successful handlers' names in a `Map`,
  * bounded the same way (oldest first). An LRU cache (lru-cache 11) spent most of a request in

@@ -9,13 +9,19 @@ import { OperationDeadlines } from './operation-deadlines.js';
 export interface KeplarsRedisClient {
   /** `true` on an ioredis `Cluster`: keys of several events may live on different nodes there. */
   readonly isCluster?: boolean;
+  /** Runs a Lua script Redis has cached, by its SHA-1 (`EVALSHA`): every store operation is one. */
   evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs a Lua script given in full (`EVAL`): after a Redis restart emptied the script cache. */
   eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Checks Redis answers (`PING`): at startup, and by the health indicator. */
   ping(): Promise<unknown>;
+  /** Closes the connection politely (`QUIT`); used only on a client the module opened itself. */
   quit(): Promise<unknown>;
+  /** Closes the connection at once, when `quit()` cannot reach Redis; only on a client the module opened itself. */
   disconnect(): void;
 }
 
+/** Settings of a {@link RedisIdempotencyStore} you build yourself (the module builds its own from `deduplication.store`). */
 export interface RedisIdempotencyStoreOptions {
   /** Prefix of every key this store writes. @default 'keplars:webhook:' */
   readonly keyPrefix?: string;
@@ -170,6 +176,8 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   /**
    * @param client an `ioredis` client. With `ownsClient`, `close()` quits it; a client your app passed
    * in is left for your app to close.
+   * @param options key prefix, timeout, and the server's name in log lines.
+   * @param ownsClient whether `close()` should quit `client` (the module sets it for a connection it opened from a URL).
    */
   constructor(
     private readonly client: KeplarsRedisClient,
@@ -219,6 +227,7 @@ export class RedisIdempotencyStore implements KeplarsIdempotencyStore {
   /**
    * Where the mark "every handler succeeded" of an event lives (a hash field), for queue mode's
    * receivers: on the queue's own Redis they read it in the same script as the job's key.
+   * @internal The module's own plumbing: the key layout is not a promise to apps.
    */
   handledMark(eventId: string): { readonly key: string; readonly field: string } {
     return { key: `${this.keyPrefix}{${eventId}}`, field: '!done' };

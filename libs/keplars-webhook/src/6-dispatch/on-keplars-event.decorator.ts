@@ -41,6 +41,12 @@ export interface KeplarsSubscription {
  *   async alertEuDesk(event: EmailBouncedEvent) {}
  * }
  * ```
+ *
+ * @typeParam P the pattern(s) named, kept literal so the handler's parameter can be checked against them.
+ * @param patterns an event type (`'email.bounced'`), a list of them, `'email.*'` or `'*'`.
+ * @param filter only the events of these endpoints (`name` of the module import) or tenants.
+ * @returns a method decorator; its own type parameter `M` is the decorated method, which must accept
+ * {@link KeplarsEventFor}`<P>`.
  */
 export function OnKeplarsEvent<const P extends KeplarsEventPattern>(
   patterns: P | readonly P[],

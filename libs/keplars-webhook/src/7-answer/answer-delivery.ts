@@ -5,6 +5,7 @@ import type { KeplarsLog } from '../log/keplars-log.js';
 
 /** The body of a 200 answer. */
 export interface KeplarsWebhookAnswer {
+  /** Always `true`: Keplars got its 2xx, and need not send the event again. */
   readonly received: true;
   /** Present when the event had already been handled: no handler ran this time. */
   readonly duplicate?: true;

@@ -132,6 +132,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
 export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new KeplarsLog();
 
+  /** @internal Nest builds the module; apps import it with `forRoot()` or `forRootAsync()`. */
   constructor(
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
   ) {
@@ -165,6 +166,11 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
     return super.forRootAsync(options);
   }
 
+  /**
+   * Checks, once at startup, that the deduplication store answers, and logs an error saying webhooks
+   * are answered 503 until it does. It never stops the app.
+   * @internal A Nest lifecycle hook: Nest calls it, apps never do.
+   */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.store?.ping) return;
     try {
@@ -176,6 +182,11 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
     }
   }
 
+  /**
+   * Closes the connections the deduplication store opened itself (a Redis URL's); a client your app
+   * passed in is left for your app to close.
+   * @internal A Nest lifecycle hook: Nest calls it, apps never do.
+   */
   async onApplicationShutdown(): Promise<void> {
     await this.store?.close?.();
   }

@@ -72,8 +72,22 @@ export interface KeplarsWebhookOptions {
  * Throwing (or taking longer than `timeoutMs`) answers 503, so Keplars retries later.
  */
 export type KeplarsSecretResolver = (tenant: string) => KeplarsResolvedSecret | Promise<KeplarsResolvedSecret>;
+/**
+ * What a {@link KeplarsSecretResolver} finds for a tenant: its secret, several secrets (any one of them
+ * passes, for a rotation), or `undefined`, `null` or `[]` when there is no such tenant (answered 401).
+ */
 export type KeplarsResolvedSecret = string | readonly string[] | undefined | null;
 
+/**
+ * One route for many Keplars accounts (SPEC §7): the `tenants` option. The tenant comes from the
+ * request's path, its secret from your `resolveSecret`, cached per tenant.
+ *
+ * @example
+ * KeplarsWebhookModule.forRoot({
+ *   path: '/webhooks/keplars/:tenant',
+ *   tenants: { resolveSecret: (tenant) => secrets.get(tenant), cacheSeconds: 300 },
+ * })
+ */
 export interface KeplarsTenantOptions {
   /** Looks up a tenant's secret; called at most once per tenant per `cacheSeconds`, even under load. */
   resolveSecret: KeplarsSecretResolver;
@@ -90,6 +104,13 @@ export interface KeplarsTenantOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The timestamped signature scheme's settings: the `timestamp` option, when `true` is not enough.
+ * With it on, a request must carry its signing time, and the signature covers `${timestamp}.${rawBody}`.
+ *
+ * @example
+ * KeplarsWebhookModule.forRoot({ secret, timestamp: { toleranceSeconds: 120 } })
+ */
 export interface KeplarsTimestampOptions {
   /** The header carrying the Unix time (seconds) of signing. @default 'x-keplars-timestamp' */
   header?: string;
@@ -97,6 +118,16 @@ export interface KeplarsTimestampOptions {
   toleranceSeconds?: number;
 }
 
+/**
+ * How the module recognises Keplars' retries and concurrent copies of one event (SPEC §4): the
+ * `deduplication` option. Within the window, a handler that succeeded for an event id is not run for
+ * it again; a copy that arrives while the first still runs waits for it or is answered so that
+ * Keplars retries.
+ *
+ * @example
+ * // several instances of the app share their marks in Redis:
+ * KeplarsWebhookModule.forRoot({ secret, deduplication: { store: { redis: process.env.REDIS_URL }, windowSeconds: 3 * 86400 } })
+ */
 export interface KeplarsDeduplicationOptions {
   /** How long a handled event is remembered, in seconds. @default 86400 (24 h) */
   windowSeconds?: number;
@@ -130,6 +161,13 @@ export interface KeplarsDeduplicationOptions {
   maxEvents?: number;
 }
 
+/**
+ * The Redis store for deduplication marks, shared by every instance of the app: the value of
+ * `deduplication.store` for several instances. Needs the `ioredis` package.
+ *
+ * @example
+ * deduplication: { store: { redis: process.env.REDIS_URL, keyPrefix: 'shop:keplars:' } }
+ */
 export interface KeplarsRedisStoreOptions {
   /**
    * A Redis URL (`redis://user:pass@host:6379/0`), for which the module opens and closes its own

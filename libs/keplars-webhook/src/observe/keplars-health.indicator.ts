@@ -35,8 +35,18 @@ export interface KeplarsHealthProbe {
 /** Extra probes (queue mode provides its own under this token). */
 export const KEPLARS_HEALTH_PROBES = Symbol.for('nestjs-keplars-webhook:health-probes'); // global: see module/keplars-webhook.constants.ts
 
-/** What Terminus expects of an indicator: `{ [key]: { status, ...details } }`. */
-export type KeplarsHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; [detail: string]: unknown }>;
+/**
+ * What Terminus expects of an indicator: `{ [key]: { status, ...details } }`.
+ * @typeParam Key the name the result is reported under (`isHealthy`'s `key`).
+ */
+export type KeplarsHealthResult<Key extends string = string> = Record<
+  Key,
+  {
+    /** `'up'` when every part of the check is; `'down'` when one is not, and `message` says which. */
+    status: 'up' | 'down';
+    [detail: string]: unknown;
+  }
+>;
 
 /**
  * A `@nestjs/terminus` health indicator for the webhook: is the deduplication store reachable, when
@@ -54,6 +64,7 @@ export type KeplarsHealthResult<Key extends string = string> = Record<Key, { sta
  */
 @Injectable()
 export class KeplarsHealthIndicator {
+  /** @internal Nest injects it from `KeplarsWebhookModule` (which exports it); apps never call it. */
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
@@ -61,7 +72,12 @@ export class KeplarsHealthIndicator {
     @Inject(KEPLARS_HEALTH_PROBES) private readonly probes: readonly KeplarsHealthProbe[],
   ) {}
 
-  /** Up when every part is; each part's own status and details say which one is not. */
+  /**
+   * Up when every part is; each part's own status and details say which one is not.
+   * @typeParam Key the type of `key`, so the result is typed by its name.
+   * @param key the name the result is reported under, as Terminus shows it.
+   * @param thresholds the limits to judge by; without any, it is down only when the store (or, in queue mode, the queue's Redis) is unreachable.
+   */
   async isHealthy<Key extends string = 'keplars'>(key: Key = 'keplars' as Key, thresholds: KeplarsHealthThresholds = {}): Promise<KeplarsHealthResult<Key>> {
     const parts: Record<string, KeplarsHealthPart> = {
       store: await this.checkStore(),

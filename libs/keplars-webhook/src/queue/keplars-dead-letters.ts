@@ -10,13 +10,17 @@ export interface KeplarsDeadLetter {
    * module cannot read (not JSON, no type, failing validation), kept so nothing signed is dropped.
    */
   readonly kind: 'handlers-failed' | 'unreadable';
+  /** The event's id (Keplars' own, or the derived `kpl_…`); absent for an `'unreadable'` body. */
   readonly eventId?: string;
+  /** The event's type, e.g. `'email.bounced'`; absent for an `'unreadable'` body. */
   readonly type?: string;
   /** Why it is here, as a person would read it. */
   readonly reason: string;
   /** Attempts made before it became a dead letter. */
   readonly attempts: number;
+  /** When Keplars' request arrived (the receiver wrote it down then). */
   readonly receivedAt: Date;
+  /** When its last attempt failed, as BullMQ recorded it. */
   readonly failedAt?: Date;
   /** Each handler that never succeeded, with its last error. */
   readonly failures: readonly QueuedHandlerFailure[];
@@ -28,7 +32,9 @@ export interface KeplarsDeadLetter {
 export interface KeplarsDeadLetterDetails extends KeplarsDeadLetter {
   /** The raw body as received: text, or base64 when `bodyEncoding` says so. */
   readonly body: string;
+  /** How `body` is written: `'utf8'` (the text itself) or `'base64'` (bytes that are not valid UTF-8). */
   readonly bodyEncoding: 'utf8' | 'base64';
+  /** The headers kept with it (signature, timestamp, content type), lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -48,12 +54,18 @@ const PAGE = 100;
 export class KeplarsDeadLetters {
   private readonly queue: Queue | undefined;
 
-  /** @param queue the BullMQ `Queue` of deliveries (typed loosely so apps without bullmq compile), or `undefined` in inline mode. */
+  /**
+   * Apps get it injected from `KeplarsWebhookModule`; a script of your own may build one on the queue.
+   * @param queue the BullMQ `Queue` of deliveries (typed loosely so apps without bullmq compile), or `undefined` in inline mode.
+   */
   constructor(queue: object | undefined) {
     this.queue = queue as Queue | undefined;
   }
 
-  /** The dead letters, newest first. */
+  /**
+   * The dead letters, newest first, a page at a time.
+   * @param options `offset` (default 0) and `limit` (default 100) of the page.
+   */
   async list(options: { offset?: number; limit?: number } = {}): Promise<KeplarsDeadLetter[]> {
     const offset = options.offset ?? 0;
     const limit = options.limit ?? PAGE;
@@ -61,6 +73,7 @@ export class KeplarsDeadLetters {
     return jobs.filter(Boolean).map((job) => summaryOf(job));
   }
 
+  /** How many dead letters there are now. */
   async count(): Promise<number> {
     return this.bullQueue().getFailedCount();
   }

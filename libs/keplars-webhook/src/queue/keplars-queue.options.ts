@@ -11,8 +11,11 @@ export const KEPLARS_QUEUE_ROLES: readonly KeplarsQueueRole[] = ['receive-and-pr
 /**
  * The part of an `ioredis` client queue mode uses: it opens connections of its own from it with
  * `duplicate()`, the settings BullMQ needs, and closes them itself; your client stays as it was.
+ * Any ioredis `Redis` instance fits; it is spelled out here so that apps in inline mode need not
+ * install `ioredis`.
  */
 export interface KeplarsQueueRedisClient {
+  /** Opens a new connection with this client's settings, `overrides` applied (ioredis' `duplicate()`). */
   duplicate(overrides?: Record<string, unknown>): unknown;
 }
 
@@ -54,7 +57,12 @@ export interface KeplarsQueueOptions {
    * (a fraction) so that retries of many events do not come back all at once.
    * @default { delaySeconds: 15, jitter: 0.5 }
    */
-  backoff?: { delaySeconds?: number; jitter?: number };
+  backoff?: {
+    /** The wait before the first retry, in seconds; each later wait doubles. @default 15 */
+    delaySeconds?: number;
+    /** The largest fraction (0 to 1) by which a wait is shortened at random. @default 0.5 */
+    jitter?: number;
+  };
   /** How many deliveries one worker process handles at once. @default 10 */
   concurrency?: number;
   /**
@@ -73,6 +81,10 @@ export const KEPLARS_QUEUE_NAME = 'keplars-webhook';
 /**
  * The token of the BullMQ `Queue` in queue mode, spelled as `@nestjs/bullmq` spells queue tokens, so
  * `@InjectQueue('keplars-webhook')` and tools that look queues up by name (bull-board) find it.
+ *
+ * @example
+ * constructor(@Inject(KEPLARS_QUEUE) private readonly queue: Queue) {}
+ * const counts = await this.queue.getJobCounts('waiting', 'active', 'failed');
  */
 export const KEPLARS_QUEUE = `BullQueue_${KEPLARS_QUEUE_NAME}`;
 

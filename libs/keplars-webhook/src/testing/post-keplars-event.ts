@@ -4,6 +4,10 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { keplarsSignatureHeaders, type SignatureHeaderOptions } from './signing.js';
 
+/**
+ * How {@link postKeplarsEvent} signs and sends: the secret, where to post, and anything to change
+ * to test a refusal (a wrong signature, no signature, other headers).
+ */
 export interface PostKeplarsEventOptions extends SignatureHeaderOptions {
   /** The secret to sign with (ignored when `signature` is given). */
   secret: string;
@@ -26,10 +30,13 @@ export interface PostKeplarsEventOptions extends SignatureHeaderOptions {
   timeoutMs?: number;
 }
 
+/** The app's answer to {@link postKeplarsEvent}. */
 export interface KeplarsDeliveryResponse {
+  /** The HTTP status, e.g. 200, or 401 for a refused signature. */
   readonly status: number;
   /** The JSON answer, parsed; the text if it is not JSON. */
   readonly body: any;
+  /** The response headers, lower-case names (as Node.js gives them). */
   readonly headers: Record<string, string | string[] | undefined>;
 }
 

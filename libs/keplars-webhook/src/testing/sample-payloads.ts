@@ -4,6 +4,17 @@ import type { KeplarsEventType } from '../4-normalize/keplars-event.js';
 /** The three payload shapes Keplars has been seen to send (SPEC §1). */
 export type KeplarsWireShape = 'envelope' | 'flat' | 'event-data';
 
+/**
+ * Every {@link KeplarsWireShape}, to run one test in each shape Keplars sends.
+ *
+ * @example
+ * describe.each(KEPLARS_WIRE_SHAPES)('a bounce in the %s shape', (shape) => {
+ *   it('is handled', async () => {
+ *     const response = await postKeplarsEvent(app, buildKeplarsPayload('email.bounced', { shape }), { secret });
+ *     expect(response.status).toBe(200);
+ *   });
+ * });
+ */
 export const KEPLARS_WIRE_SHAPES: readonly KeplarsWireShape[] = ['envelope', 'flat', 'event-data'];
 
 /** Overrides for {@link buildKeplarsPayload}, named as on the canonical event. */
@@ -12,16 +23,31 @@ export interface KeplarsPayloadOverrides {
   shape?: KeplarsWireShape;
   /** The event id (envelope shape only; the others carry none). @default a fresh `evt_…` */
   id?: string;
+  /** The email's id (`email_id`). @default a fresh `email_…` (`em_…` in the flat shape) */
   emailId?: string;
+  /** The recipient address (`to`; `recipient` in the event + data shape). @default 'user@example.com' */
   recipient?: string;
+  /** The subject line. @default one of a few realistic subjects, at random */
   subject?: string;
+  /** The Keplars workspace (`workspace_id`). @default 'ws_abc123' in the flat shape, absent in the others */
   workspaceId?: string;
   /** @default now (absent in the event + data shape unless given) */
   timestamp?: Date | string;
+  /** The metadata attached when sending. @default absent (`{}` in the flat shape) */
   metadata?: Record<string, unknown>;
+  /**
+   * `email.bounced` only: why it bounced (`bounce_reason`; `reason` in the event + data shape).
+   * @default 'Mailbox does not exist' ('Mailbox full' with `bounceType: 'soft'`)
+   */
   bounceReason?: string;
+  /**
+   * `email.bounced` only: the kind of bounce (`bounce_type`).
+   * @default 'hard' (absent in the event + data shape unless given)
+   */
   bounceType?: 'hard' | 'soft';
+  /** `email.clicked` only: the link clicked. @default 'https://example.com/pricing?utm_source=keplars' */
   url?: string;
+  /** `email.failed` only: why sending failed (`error`). @default 'SMTP 554: message rejected' */
   failureReason?: string;
   /** Extra wire fields, merged into the email fields as they are. */
   extra?: Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { signKeplarsPayload } from '../2-verify/keplars-signature.js';
 
+/** How {@link keplarsSignatureHeaders} signs: the signature's format, the timestamped scheme, the header names. */
 export interface SignatureHeaderOptions {
   /** Send `sha256=<hex>` (as most Keplars examples do) or bare hex. @default 'prefixed' */
   format?: 'prefixed' | 'bare';
@@ -8,9 +9,9 @@ export interface SignatureHeaderOptions {
    * timestamp header.
    */
   timestamp?: number | true;
-  /** @default 'x-keplars-signature' */
+  /** The header to put the signature in: the module's `signatureHeader` option, if you changed it. @default 'x-keplars-signature' */
   signatureHeader?: string;
-  /** @default 'x-keplars-timestamp' */
+  /** The header to put the timestamp in: the module's `timestamp.header` option, if you changed it. @default 'x-keplars-timestamp' */
   timestampHeader?: string;
 }
 
