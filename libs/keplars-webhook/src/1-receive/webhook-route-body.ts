@@ -6,7 +6,7 @@ import { KEPLARS_ENDPOINT_METADATA, KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK
 import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
-import { parseWebhookJson, refusedJsonReason, UnreadableJsonBody } from './unreadable-json-body.js';
+import { parseWebhookJson, UnreadableJsonBody } from './unreadable-json-body.js';
 import { REFUSED_HEADER } from './webhook-response-headers.js';
 
 /** A route that receives webhooks, as the module's endpoints describe it. */
@@ -43,8 +43,8 @@ const ROUTE_CONTENT_TYPE = 'application/x-keplars-webhook-route';
  *   Express's business, not re-derived here). A body it has read counts as read for the parsers
  *   after it, which skip it.
  * - Fastify: a content-type parser of the module's own, chosen for the webhook route only (by its
- *   route mark) from an `onRequest` hook; it parses with Fastify's own JSON parser and the app's
- *   poisoning options, within the app's `bodyLimit`, and puts the Content-Type header back.
+ *   route mark) from an `onRequest` hook; it parses with `parseWebhookJson`, as on Express and in the
+ *   queue's worker, within the app's `bodyLimit`, and puts the Content-Type header back.
  */
 export class WebhookRouteBody implements OnModuleInit {
   /** The original Content-Type of a Fastify request while it is switched to {@link ROUTE_CONTENT_TYPE}. */
@@ -89,13 +89,11 @@ export class WebhookRouteBody implements OnModuleInit {
    */
   private attachToFastify(fastify: FastifyLike, when: 'routes to come' | 'routes registered'): void {
     this.fastifyAttached = true;
-    const { bodyLimit, onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-    const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+    const { bodyLimit } = fastify.initialConfig;
     fastify.addContentTypeParser(ROUTE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (request, rawBody, done) => {
       this.restoreContentType(request.raw);
       request.rawBody = rawBody;
-      if (rawBody.length === 0) return done(null, parseWebhookJson(rawBody));
-      parseJson(request, rawBody, (error, body) => done(null, error ? refusedJsonReason(rawBody) : body));
+      done(null, parseWebhookJson(rawBody)); // as on Express, and as the queue's worker reads it
     });
     // Callback-style hooks: no promise per request. An encoded body is refused (415) before it is read.
     const onRequest: FastifyHook = (request, reply, done) => {
@@ -233,8 +231,7 @@ interface FastifyRouteLike {
 }
 
 interface FastifyLike {
-  readonly initialConfig: { readonly bodyLimit?: number; readonly onProtoPoisoning?: string; readonly onConstructorPoisoning?: string };
-  getDefaultJsonParser(onProtoPoisoning: string, onConstructorPoisoning: string): (request: unknown, body: Buffer, done: ParserDone) => void;
+  readonly initialConfig: { readonly bodyLimit?: number };
   addContentTypeParser(type: string, options: { parseAs: 'buffer'; bodyLimit?: number }, parser: (request: FastifyRequestLike, body: Buffer, done: ParserDone) => void): void;
   addHook(name: 'onRoute', hook: (route: FastifyRouteLike) => void): void;
   addHook(name: 'onRequest', hook: FastifyHook): void;
