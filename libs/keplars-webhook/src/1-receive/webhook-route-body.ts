@@ -1,9 +1,9 @@
-import { BadRequestException, PayloadTooLargeException, type OnModuleInit } from '@nestjs/common';
+import { BadRequestException, PayloadTooLargeException, UnsupportedMediaTypeException, type OnModuleInit } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RefusalLog } from '../log/refusal-log.js';
 import { KEPLARS_ENDPOINT_METADATA, KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK, NEST_METHOD_METADATA } from './keplars-route-mark.js';
-import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { declaresBody, isJsonRequest, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
 import { parseWebhookJson, UnreadableJsonBody } from './unreadable-json-body.js';
@@ -130,13 +130,17 @@ export class WebhookRouteBody implements OnModuleInit {
   }
 
   private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
-    if (request.method !== 'POST' || !declaresBody(request.headers) || !isJsonRequest(request)) return next();
+    if (request.method !== 'POST' || !isJsonRequest(request)) return next();
     // Already read by a parser of the app's own express instance (new ExpressAdapter(app)): nothing left to read.
     if (request.readableEnded || request.body !== undefined) return next();
-    // Left to the guard, which refuses it (415) whatever the parsers after this one make of it.
-    if (unsupportedBodyEncoding(request.headers) !== undefined) return next();
     const limit = this.readLimitOfRoutedEndpoint(request);
     if (limit === undefined) return next();
+    // Refused before Express's parser tries to decode it (and answers 400, or 415 of its own), even empty.
+    if (this.encodings.refused(request)) {
+      response.setHeader(REFUSED_HEADER, '1');
+      return next(new UnsupportedMediaTypeException());
+    }
+    if (!declaresBody(request.headers)) return next();
     readRequestBody(request, limit).then(
       (rawBody) => {
         request.rawBody = rawBody;
