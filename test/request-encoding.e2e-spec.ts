@@ -82,6 +82,17 @@ describe.each(ADAPTERS)('bodies the module cannot verify as sent, on %s', (adapt
       expect(handlers.runs()).toBe(0);
     });
 
+    // Issue 23, point 8: Express's parser used to answer these first (400), before the module's 415.
+    it.each([
+      ['Content-Encoding: gzip with Content-Length: 0', Buffer.alloc(0), [['content-encoding', 'gzip']]],
+      ['Content-Encoding: gzip over bytes that are not gzip', utf8, [['content-encoding', 'gzip']]],
+      ['Content-Encoding: compress (no one decodes it)', utf8, [['content-encoding', 'compress']]],
+    ] as [string, Buffer, [string, string][]][])('%s is the module\'s 415, with its marker', async (_, body, headers) => {
+      const outcome = await post(body, [['content-type', 'application/json'], ...headers, ['content-length', String(body.length)], ['connection', 'close']]);
+      expect(outcome.kind === 'response' && { status: outcome.status, refused: outcome.headers['x-keplars-webhook-refused'] }).toEqual({ status: 415, refused: '1' });
+      expect(handlers.runs()).toBe(0);
+    });
+
     it.each([
       ['Content-Encoding: identity', [['content-type', 'application/json'], ['content-encoding', 'identity']]],
       ['charset=utf-8', [['content-type', 'application/json; charset=utf-8']]],

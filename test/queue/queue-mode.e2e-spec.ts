@@ -307,6 +307,8 @@ describe.each(ADAPTERS)('queue mode on %s', (adapter: AdapterName) => {
     ['not JSON at all', '{"type": "email.opened",', 'the body is not valid JSON: '],
     ['a bare JSON string', '"email.opened"', 'the body must be a JSON object'],
     ['a bare JSON number', '42', 'the body must be a JSON object'],
+    // Issue 23, point 4: the Fastify receiver quarantined it, the worker read it with JSON.parse and ran its handlers.
+    ['JSON with a "__proto__" key', '{"type":"email.opened","id":"evt_proto","__proto__":{"admin":true}}', '"__proto__"'],
   ])('keeps a signed body that is %s as an unreadable dead letter, answered 200, and can replay and discard it', async (_, body, reason) => {
     const [app, handlers] = await start(UnreliableHandlers);
     const deadLetters = app.get(KeplarsDeadLetters);

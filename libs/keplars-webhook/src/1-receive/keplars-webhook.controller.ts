@@ -58,7 +58,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     @Post(route.path)
     @HttpCode(200)
     @UseGuards(KeplarsSignatureGuard) // 1-2. received, then verified: nothing below runs for an unsigned body
-    @MarkKeplarsRoute() // lets a Fastify hook refuse an encoded body before Fastify parses it (BodyEncodingCheck)
+    @MarkKeplarsRoute(route.name) // lets the module read its body (WebhookRouteBody), and a Fastify hook refuse an encoded one first (BodyEncodingCheck)
     @applyDecorators(...route.routeDecorators)
     async receive(@Req() request: KeplarsWebhookRequest, @Res({ passthrough: true }) response: unknown): Promise<KeplarsWebhookAnswer> {
       if (this.options.queue) return this.writeDown(request, response);

@@ -1,18 +1,17 @@
-import { BadRequestException, PayloadTooLargeException, RequestMethod, type OnModuleInit } from '@nestjs/common';
-import type { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import { BadRequestException, PayloadTooLargeException, UnsupportedMediaTypeException, type OnModuleInit } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RefusalLog } from '../log/refusal-log.js';
-import { KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK } from './keplars-route-mark.js';
-import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { KEPLARS_ENDPOINT_METADATA, KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK, NEST_METHOD_METADATA } from './keplars-route-mark.js';
+import { declaresBody, isJsonRequest, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
-import { parseWebhookJson, refusedJsonReason, UnreadableJsonBody } from './unreadable-json-body.js';
+import { parseWebhookJson, UnreadableJsonBody } from './unreadable-json-body.js';
 import { REFUSED_HEADER } from './webhook-response-headers.js';
-import { matchesRoutePath, servedRoutePath } from './webhook-route-path.js';
 
 /** A route that receives webhooks, as the module's endpoints describe it. */
 export interface ReceivingRoute {
-  readonly path: string;
+  readonly name: string;
   readonly receives: boolean;
   readonly maxBodyBytes: number;
 }
@@ -38,22 +37,26 @@ const ROUTE_CONTENT_TYPE = 'application/x-keplars-webhook-route';
  * options and its answers.
  *
  * - Express: a middleware added when the HTTP adapter is set, so before the parsers Nest (or
- *   `app.useBodyParser()`) adds at `init()`; it reads the bodies of requests for the webhook route
- *   only (path matched under the global prefix). A body it has read counts as read for the parsers
+ *   `app.useBodyParser()`) adds at `init()`; it reads the bodies of requests that Express's own router
+ *   will hand to the webhook route (the first Nest route that matches, found by the mark Nest copies
+ *   to its handler: global prefix, exclusions, versions and `RouterModule` paths are Nest's and
+ *   Express's business, not re-derived here). A body it has read counts as read for the parsers
  *   after it, which skip it.
  * - Fastify: a content-type parser of the module's own, chosen for the webhook route only (by its
- *   route mark) from an `onRequest` hook; it parses with Fastify's own JSON parser and the app's
- *   poisoning options, within the app's `bodyLimit`, and puts the Content-Type header back.
+ *   route mark) from an `onRequest` hook; it parses with `parseWebhookJson`, as on Express and in the
+ *   queue's worker, within the app's `bodyLimit`, and puts the Content-Type header back.
  */
 export class WebhookRouteBody implements OnModuleInit {
   /** The original Content-Type of a Fastify request while it is switched to {@link ROUTE_CONTENT_TYPE}. */
   private readonly switchedContentTypes = new WeakMap<IncomingMessage, string>();
-  private servedPaths: readonly { readonly path: string; readonly limit: number }[] | undefined;
+  /** Read limits by endpoint name, for the endpoints whose route receives; known once the app is initialised. */
+  private limits: ReadonlyMap<string, number> | undefined;
+  /** What each Express route is, as its handlers say: the webhook endpoint's name, `null` for another Nest route, `undefined` for a middleware's route. */
+  private readonly routeKinds = new WeakMap<ExpressRoute, string | null | undefined>();
   private fastifyAttached = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly config: ApplicationConfig,
     private readonly routes: () => readonly ReceivingRoute[],
     private readonly refusals: RefusalLog,
     private readonly encodings: BodyEncodingCheck,
@@ -86,13 +89,11 @@ export class WebhookRouteBody implements OnModuleInit {
    */
   private attachToFastify(fastify: FastifyLike, when: 'routes to come' | 'routes registered'): void {
     this.fastifyAttached = true;
-    const { bodyLimit, onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-    const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+    const { bodyLimit } = fastify.initialConfig;
     fastify.addContentTypeParser(ROUTE_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (request, rawBody, done) => {
       this.restoreContentType(request.raw);
       request.rawBody = rawBody;
-      if (rawBody.length === 0) return done(null, parseWebhookJson(rawBody));
-      parseJson(request, rawBody, (error, body) => done(null, error ? refusedJsonReason(rawBody) : body));
+      done(null, parseWebhookJson(rawBody)); // as on Express, and as the queue's worker reads it
     });
     // Callback-style hooks: no promise per request. An encoded body is refused (415) before it is read.
     const onRequest: FastifyHook = (request, reply, done) => {
@@ -129,14 +130,18 @@ export class WebhookRouteBody implements OnModuleInit {
   }
 
   private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
-    if (request.method !== 'POST' || !declaresBody(request.headers) || !isJsonRequest(request)) return next();
+    if (request.method !== 'POST' || !isJsonRequest(request)) return next();
     // Already read by a parser of the app's own express instance (new ExpressAdapter(app)): nothing left to read.
     if (request.readableEnded || request.body !== undefined) return next();
-    // Left to the guard, which refuses it (415) whatever the parsers after this one make of it.
-    if (unsupportedBodyEncoding(request.headers) !== undefined) return next();
-    const route = this.servedRoutes().find((served) => matchesRoutePath(served.path, request.url ?? ''));
-    if (route === undefined) return next();
-    readRequestBody(request, route.limit).then(
+    const limit = this.readLimitOfRoutedEndpoint(request);
+    if (limit === undefined) return next();
+    // Refused before Express's parser tries to decode it (and answers 400, or 415 of its own), even empty.
+    if (this.encodings.refused(request)) {
+      response.setHeader(REFUSED_HEADER, '1');
+      return next(new UnsupportedMediaTypeException());
+    }
+    if (!declaresBody(request.headers)) return next();
+    readRequestBody(request, limit).then(
       (rawBody) => {
         request.rawBody = rawBody;
         request.body = parseWebhookJson(rawBody);
@@ -152,30 +157,60 @@ export class WebhookRouteBody implements OnModuleInit {
     );
   };
 
-  /** The webhook routes' paths as the app serves them; known once the app is initialised, then fixed. */
-  private servedRoutes(): readonly { readonly path: string; readonly limit: number }[] {
-    if (this.servedPaths) return this.servedPaths;
-    const prefix = this.config.getGlobalPrefix();
-    const excluded = (this.config.getGlobalPrefixOptions()?.exclude ?? []) as readonly ExcludedRoute[];
-    return (this.servedPaths = this.routes()
-      .filter((route) => route.receives)
-      .map((route) => ({
-        path: servedRoutePath(route.path, prefix, excluded.some((exclusion) => excludes(exclusion, route.path))),
-        limit: Math.max(route.maxBodyBytes, EXPRESS_DEFAULT_LIMIT),
-      })));
+  /**
+   * The read limit of the webhook endpoint Express's router will hand this POST to, or `undefined` if
+   * it goes elsewhere. Express tries its routes in order: the first Nest route whose path matches
+   * takes the request (a middleware's route, `forRoutes()`, does not), as Express itself decides.
+   */
+  private readLimitOfRoutedEndpoint(request: ExpressRequest): number | undefined {
+    const router = (this.adapterHost.httpAdapter.getInstance() as { readonly router?: { readonly stack?: readonly ExpressLayer[] } }).router;
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    for (const layer of router?.stack ?? []) {
+      const route = layer.route;
+      if (route === undefined || !(route.methods.post || route.methods._all)) continue;
+      const endpoint = this.kindOf(route);
+      if (endpoint === undefined || !matches(layer, path)) continue;
+      return endpoint === null ? undefined : this.limitOf(endpoint);
+    }
+    return undefined;
+  }
+
+  private kindOf(route: ExpressRoute): string | null | undefined {
+    if (this.routeKinds.has(route)) return this.routeKinds.get(route);
+    let kind: string | null | undefined;
+    for (const { handle } of route.stack) {
+      const endpoint = Reflect.getMetadata(KEPLARS_ENDPOINT_METADATA, handle) as string | undefined;
+      if (endpoint !== undefined) kind = endpoint;
+      else if (kind === undefined && Reflect.hasMetadata(NEST_METHOD_METADATA, handle)) kind = null;
+    }
+    this.routeKinds.set(route, kind);
+    return kind;
+  }
+
+  private limitOf(endpoint: string): number | undefined {
+    this.limits ??= new Map(this.routes().filter((route) => route.receives).map((route) => [route.name, Math.max(route.maxBodyBytes, EXPRESS_DEFAULT_LIMIT)]));
+    return this.limits.get(endpoint);
   }
 }
 
-/** A route excluded from the global prefix, as Nest keeps it (`setGlobalPrefix(prefix, { exclude })`). */
-interface ExcludedRoute {
-  readonly pathRegex?: RegExp;
-  readonly requestMethod?: RequestMethod;
+/** Whether the layer's path matches; a parameter that does not decode (`%E0`) is Express's 400 to give, not the module's. */
+function matches(layer: ExpressLayer, path: string): boolean {
+  try {
+    return Boolean(layer.match(path));
+  } catch {
+    return false;
+  }
 }
 
-function excludes(exclusion: ExcludedRoute, path: string): boolean {
-  const method = exclusion.requestMethod ?? RequestMethod.ALL;
-  if (method !== RequestMethod.ALL && method !== RequestMethod.POST) return false;
-  return exclusion.pathRegex instanceof RegExp && exclusion.pathRegex.test(path.startsWith('/') ? path : `/${path}`);
+/** A layer of Express's router (the `router` package Express 5 uses): a middleware, or a route. */
+interface ExpressLayer {
+  readonly route?: ExpressRoute;
+  match(path: string): unknown;
+}
+
+interface ExpressRoute {
+  readonly methods: Readonly<Record<string, boolean | undefined>>;
+  readonly stack: readonly { readonly handle: object }[];
 }
 
 type ExpressRequest = IncomingMessage & { rawBody?: Buffer; body?: unknown; readonly ip?: string; headers: KeplarsWebhookRequest['headers'] };
@@ -200,8 +235,7 @@ interface FastifyRouteLike {
 }
 
 interface FastifyLike {
-  readonly initialConfig: { readonly bodyLimit?: number; readonly onProtoPoisoning?: string; readonly onConstructorPoisoning?: string };
-  getDefaultJsonParser(onProtoPoisoning: string, onConstructorPoisoning: string): (request: unknown, body: Buffer, done: ParserDone) => void;
+  readonly initialConfig: { readonly bodyLimit?: number };
   addContentTypeParser(type: string, options: { parseAs: 'buffer'; bodyLimit?: number }, parser: (request: FastifyRequestLike, body: Buffer, done: ParserDone) => void): void;
   addHook(name: 'onRoute', hook: (route: FastifyRouteLike) => void): void;
   addHook(name: 'onRequest', hook: FastifyHook): void;

@@ -18,7 +18,7 @@ import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-t
 import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
 import { randomBytes } from 'node:crypto';
 import { matchesAnySecret, readKeplarsSignature, type ReadSignature, type SignatureRejection } from './keplars-signature.js';
-import { TenantSecretCache } from './tenant-secret-cache.js';
+import { TenantLookupsThrottledError, TenantSecretCache } from './tenant-secret-cache.js';
 
 /** Longer tenants are not looked up at all: no real one is, and the cache keeps its keys. */
 const MAX_TENANT_LENGTH = 256;
@@ -76,7 +76,13 @@ export class KeplarsSignatureGuard implements CanActivate {
     this.endpoint = route.name;
     const tenants = options.tenants;
     this.tenants =
-      tenants && new TenantSecretCache(tenants.resolveSecret, { ttlMs: tenants.cacheMs, maxTenants: tenants.maxCachedTenants, timeoutMs: tenants.timeoutMs });
+      tenants &&
+      new TenantSecretCache(tenants.resolveSecret, {
+        ttlMs: tenants.cacheMs,
+        maxTenants: tenants.maxCachedTenants,
+        maxLookupsPerSecond: tenants.maxLookupsPerSecond,
+        timeoutMs: tenants.timeoutMs,
+      });
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -130,6 +136,14 @@ export class KeplarsSignatureGuard implements CanActivate {
       (secrets) => this.verifyForTenant(request, response, signed, tenant, secrets),
       (error: unknown) => {
         this.telemetry.refused(request, 'tenant_secret');
+        if (error instanceof TenantLookupsThrottledError) {
+          // A flood of made-up ids, most likely: summarised like the other refusals, not one error line each.
+          this.refusals.refused('for a tenant not looked up: over tenants.maxLookupsPerSecond (503)', request.ip, () =>
+            `Answered 503 to a webhook for tenant ${quoted(tenant)} from ${request.ip} without looking it up: ${error.message}. ` +
+              'Keplars will retry; if these are your real tenants, raise tenants.maxLookupsPerSecond.',
+          );
+          throw refusal(response, new ServiceUnavailableException());
+        }
         this.logger.error(
           `Answered 503 to a webhook for tenant ${quoted(tenant)} from ${request.ip}: its secret could not be looked up (${(error as Error).message}). ` +
             'Keplars will retry; check what tenants.resolveSecret depends on (database, vault).',

@@ -1,4 +1,4 @@
-import { TenantSecretCache, TenantSecretLookupError } from './tenant-secret-cache.js';
+import { TenantLookupsThrottledError, TenantSecretCache, TenantSecretLookupError } from './tenant-secret-cache.js';
 
 /** A resolver over a table the test edits, counting its calls per tenant. */
 function resolverOver(table: Record<string, unknown>, delayMs = 0) {
@@ -54,15 +54,54 @@ describe('TenantSecretCache', () => {
     expect(await cache.secretsOf('acme')).toEqual(['new']);
   });
 
-  it('keeps at most maxTenants answers, dropping the longest cached first', async () => {
-    const { resolve, calls } = resolverOver({});
+  it('keeps at most maxTenants tenants with a secret, dropping the longest cached first', async () => {
+    const { resolve, calls } = resolverOver(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`tenant_${i}`, `s_${i}`])));
     const cache = new TenantSecretCache(resolve, { ttlMs: 60_000, maxTenants: 100, timeoutMs: 1000, now });
     for (let i = 0; i < 1000; i++) await cache.secretsOf(`tenant_${i}`);
     expect(cache.size).toBe(100);
     expect(cache.cached('tenant_899')).toBeUndefined();
-    expect(cache.cached('tenant_900')).toEqual([]);
+    expect(cache.cached('tenant_900')).toEqual(['s_900']);
     await cache.secretsOf('tenant_0');
     expect(calls.get('tenant_0')).toBe(2);
+  });
+
+  it('keeps "no such tenant" apart, in its own smaller bound: made-up ids never push a known tenant out', async () => {
+    const { resolve, calls } = resolverOver({ acme: 's_acme' });
+    const cache = new TenantSecretCache(resolve, { ttlMs: 60_000, maxTenants: 100, maxLookupsPerSecond: 1e9, timeoutMs: 1000, now });
+    await cache.secretsOf('acme');
+    for (let i = 0; i < 1000; i++) expect(await cache.secretsOf(`made_up_${i}`)).toEqual([]);
+    expect(cache.cached('acme')).toEqual(['s_acme']);
+    expect(cache.size).toBe(1 + 10); // a tenth of maxTenants for unknown ids
+    expect(cache.cached('made_up_989')).toBeUndefined();
+    expect(cache.cached('made_up_990')).toEqual([]);
+    expect(calls.get('acme')).toBe(1);
+  });
+
+  it('bounds the lookups of ids without a known secret: a flood of made-up ids is refused beyond maxLookupsPerSecond', async () => {
+    const { resolve, calls } = resolverOver({ acme: 's_acme', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`real_${i}`, `s_${i}`])) }, 5);
+    const cache = new TenantSecretCache(resolve, { ttlMs: 1000, maxTenants: 100, maxLookupsPerSecond: 10, timeoutMs: 1000, now });
+    await cache.secretsOf('acme');
+    const flood = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => cache.secretsOf(`made_up_${i}`)));
+    expect(calls.size).toBe(1 + 10);
+    expect(flood.filter((answer) => answer.status === 'rejected').map((answer) => (answer as PromiseRejectedResult).reason)).toEqual(
+      Array.from({ length: 90 }, () => expect.any(TenantLookupsThrottledError)),
+    );
+    // A known tenant is looked up again whatever the flood.
+    clock += 1000; // its answer expired, and the bucket refilled: a second flood empties it again
+    for (let i = 0; i < 100; i++) await cache.secretsOf(`more_made_up_${i}`).catch(() => undefined);
+    expect(await cache.secretsOf('acme')).toEqual(['s_acme']);
+    expect(calls.get('acme')).toBe(2);
+    // Refilled at the rate: a tenth of a second, one more lookup.
+    clock += 100;
+    await cache.secretsOf('made_up_x');
+    await expect(cache.secretsOf('made_up_y')).rejects.toBeInstanceOf(TenantLookupsThrottledError);
+  });
+
+  it('gives a lookup that finds a secret its place back: many real tenants can be looked up after a restart', async () => {
+    const { resolve, calls } = resolverOver(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`real_${i}`, `s_${i}`])));
+    const cache = new TenantSecretCache(resolve, { ttlMs: 1000, maxTenants: 100, maxLookupsPerSecond: 10, timeoutMs: 1000, now });
+    for (let i = 0; i < 50; i++) expect(await cache.secretsOf(`real_${i}`)).toEqual([`s_${i}`]);
+    expect(calls.size).toBe(50);
   });
 
   it('rejects when the resolver throws, times out or answers nonsense, and caches none of it', async () => {

@@ -1,3 +1,5 @@
+import { getRandomValues } from 'node:crypto';
+
 /**
  * A hash table keyed by 64-bit fingerprints of event ids, its slots side by side in one
  * `Float64Array`: finding, adding and removing an id allocates nothing on the V8 heap. The base of
@@ -9,8 +11,12 @@
  *
  * Slot i is `table[i * width ...]`: the fingerprint's high and low halves, then the subclass's
  * values. A slot is empty when its first value (column 2) is 0, so subclasses keep that value
- * non-zero (an expiry time in ms) for as long as the slot is in use. Two ids share a fingerprint
- * with a probability of about 2^-64 per pair.
+ * non-zero (an expiry time in ms) for as long as the slot is in use.
+ *
+ * The fingerprint is HalfSipHash-2-4 (64-bit output) of the id's UTF-16 code units, under a key drawn
+ * at random for each table: two ids share a fingerprint with a probability of about 2^-64 per pair,
+ * and since nobody outside the process knows the key, nobody can search for such a pair offline (a
+ * signer who controls ids could otherwise make its own second event a false duplicate).
  */
 export abstract class FingerprintTable {
   protected table: Float64Array;
@@ -18,13 +24,24 @@ export abstract class FingerprintTable {
   // The fingerprint of the id last hashed (two 32-bit halves), kept here to avoid allocating a pair.
   protected h1 = 0;
   protected h2 = 0;
+  /** The table's secret key, two 32-bit words. */
+  private readonly k0: number;
+  private readonly k1: number;
+  // HalfSipHash's state while an id is hashed: fields, so that hashing allocates nothing.
+  private v0 = 0;
+  private v1 = 0;
+  private v2 = 0;
+  private v3 = 0;
 
+  /** @param key the fingerprint's key, two 32-bit words (for tests); @default random, per table */
   protected constructor(
     slots: number,
     protected readonly width: number,
+    key: readonly [number, number] = randomKey(),
   ) {
     this.table = new Float64Array(slots * width);
     this.mask = slots - 1;
+    [this.k0, this.k1] = key;
   }
 
   /** The number of slots (a power of two) that holds `entries` at most half full, so probes stay short. */
@@ -66,30 +83,62 @@ export abstract class FingerprintTable {
   }
 
   /**
-   * Two 32-bit hashes of the id's UTF-16 code units (FNV-1a and a multiply-xorshift), mixed into the
-   * two halves so that no bit of either is lost: each step below can be undone, so distinct (a, b)
-   * give distinct fingerprints. (Mixing them as `a ^ b * k` and `a ^ b`, with `k` odd, made the two
-   * inputs agree in their lowest two bits: 62 bits at most.)
+   * HalfSipHash-2-4 with a 64-bit output, over the id's UTF-16 code units as little-endian bytes (two
+   * units a 32-bit word), keyed by the table's key: sets `h1` (output word 0) and `h2` (word 1).
    */
   protected fingerprint(id: string): void {
-    let a = 0x811c9dc5;
-    let b = 0x2545f491 ^ id.length;
-    for (let i = 0; i < id.length; i++) {
-      const code = id.charCodeAt(i);
-      a = Math.imul(a ^ code, 0x01000193);
-      b = Math.imul(b ^ code, 0x5bd1e995);
-      b ^= b >>> 13;
+    const length = id.length;
+    this.v0 = this.k0;
+    this.v1 = this.k1 ^ 0xee; // 0xee: the 64-bit output variant
+    this.v2 = 0x6c796765 ^ this.k0;
+    this.v3 = 0x74656462 ^ this.k1;
+    let i = 0;
+    for (; i + 1 < length; i += 2) {
+      const word = id.charCodeAt(i) | (id.charCodeAt(i + 1) << 16);
+      this.v3 ^= word;
+      this.rounds(2);
+      this.v0 ^= word;
     }
-    this.h1 = finalize(a ^ finalize(b)) >>> 0;
-    this.h2 = finalize(b ^ this.h1) >>> 0;
+    const last = ((length * 2) << 24) | (i < length ? id.charCodeAt(i) : 0); // the byte length's low byte, then what is left
+    this.v3 ^= last;
+    this.rounds(2);
+    this.v0 ^= last;
+    this.v2 ^= 0xee;
+    this.rounds(4);
+    this.h1 = (this.v1 ^ this.v3) >>> 0;
+    this.v1 ^= 0xdd;
+    this.rounds(4);
+    this.h2 = (this.v1 ^ this.v3) >>> 0;
+  }
+
+  /** `n` SipRounds of HalfSipHash on the state. */
+  private rounds(n: number): void {
+    let { v0, v1, v2, v3 } = this;
+    for (let round = 0; round < n; round++) {
+      v0 = (v0 + v1) | 0;
+      v1 = rotl(v1, 5) ^ v0;
+      v0 = rotl(v0, 16);
+      v2 = (v2 + v3) | 0;
+      v3 = rotl(v3, 8) ^ v2;
+      v0 = (v0 + v3) | 0;
+      v3 = rotl(v3, 7) ^ v0;
+      v2 = (v2 + v1) | 0;
+      v1 = rotl(v1, 13) ^ v2;
+      v2 = rotl(v2, 16);
+    }
+    this.v0 = v0;
+    this.v1 = v1;
+    this.v2 = v2;
+    this.v3 = v3;
   }
 }
 
-/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
-function finalize(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
+function rotl(x: number, bits: number): number {
+  return (x << bits) | (x >>> (32 - bits));
+}
+
+/** Two random 32-bit words, once per table. */
+function randomKey(): [number, number] {
+  const words = getRandomValues(new Uint32Array(2));
+  return [words[0]!, words[1]!];
 }

@@ -8,8 +8,9 @@ import { FingerprintTable } from './fingerprint-table.js';
  * 100 MB in `npm run bench:memory`.)
  *
  * Beyond `capacity`, the oldest entry is forgotten first; an entry also lapses after its time to live.
- * Ids only come from correctly signed requests, and a fingerprint collision (about 2^-64 a pair) is
- * far below any other cause of a lost event.
+ * Ids only come from correctly signed requests, and a fingerprint collision (about 2^-64 a pair,
+ * under a key of this table's own that no one outside can search with) is far below any other cause
+ * of a lost event.
  */
 export class HandledEventSet extends FingerprintTable {
   // Slot columns: fingerprint high, low, expiry in ms.

@@ -1,5 +1,5 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
-import { ApplicationConfig, DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
+import { DiscoveryModule, HttpAdapterHost } from '@nestjs/core';
 import { BodyEncodingCheck } from '../1-receive/body-encoding.check.js';
 import { WebhookRouteBody } from '../1-receive/webhook-route-body.js';
 import { KeplarsHandlerRegistry } from '../6-dispatch/keplars-handler-registry.js';
@@ -38,9 +38,9 @@ import { RawBodyCheck } from './raw-body.check.js';
     // refused; on Fastify, its route hook refuses an encoded body first (BodyEncodingCheck).
     {
       provide: WebhookRouteBody,
-      useFactory: (adapterHost: HttpAdapterHost, config: ApplicationConfig, endpoints: KeplarsEndpoints, refusals: RefusalLog, encodings: BodyEncodingCheck) =>
-        new WebhookRouteBody(adapterHost, config, () => endpoints.all(), refusals, encodings),
-      inject: [HttpAdapterHost, ApplicationConfig, KeplarsEndpoints, RefusalLog, BodyEncodingCheck],
+      useFactory: (adapterHost: HttpAdapterHost, endpoints: KeplarsEndpoints, refusals: RefusalLog, encodings: BodyEncodingCheck) =>
+        new WebhookRouteBody(adapterHost, () => endpoints.all(), refusals, encodings),
+      inject: [HttpAdapterHost, KeplarsEndpoints, RefusalLog, BodyEncodingCheck],
     },
   ],
   exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],

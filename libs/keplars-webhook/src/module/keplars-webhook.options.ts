@@ -98,8 +98,20 @@ export interface KeplarsTenantOptions {
    * revoked secret takes effect within this time. @default 60
    */
   cacheSeconds?: number;
-  /** The most tenants kept in the cache; beyond it, the longest cached are looked up again first. @default 10000 */
+  /**
+   * The most tenants with a secret kept in the cache; beyond it, the longest cached are looked up again
+   * first. "No such tenant" answers are kept apart, at most a tenth as many, and never push a tenant
+   * with a secret out. @default 10000
+   */
   maxCachedTenants?: number;
+  /**
+   * Bounds what made-up tenant ids cost your resolver (anyone can send them: a well-formed signature
+   * needs no secret). Lookups of tenants not known to have a secret run at most this many at once, and
+   * at most this many a second may find no tenant (or fail); beyond it, such a request is answered 503
+   * without a lookup (Keplars retries). A lookup that finds a secret gives its place back at once, and
+   * tenants known to have a secret are always looked up again. @default 100
+   */
+  maxLookupsPerSecond?: number;
   /** How long `resolveSecret` may take before the request is answered 503, in ms. @default 2000 */
   timeoutMs?: number;
 }
@@ -224,7 +236,7 @@ export const KEPLARS_OPTION_KEYS = {
     emitEvents: true,
     queue: true,
   } satisfies Record<keyof KeplarsWebhookOptions, true>,
-  tenants: { resolveSecret: true, parameter: true, cacheSeconds: true, maxCachedTenants: true, timeoutMs: true } satisfies Record<keyof KeplarsTenantOptions, true>,
+  tenants: { resolveSecret: true, parameter: true, cacheSeconds: true, maxCachedTenants: true, maxLookupsPerSecond: true, timeoutMs: true } satisfies Record<keyof KeplarsTenantOptions, true>,
   timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
   deduplication: { windowSeconds: true, derivedIdWindowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
   'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,

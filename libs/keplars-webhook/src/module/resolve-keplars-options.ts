@@ -1,3 +1,4 @@
+import { DEFAULT_LOOKUPS_PER_SECOND } from '../2-verify/tenant-secret-cache.js';
 import { DEFAULT_ENDPOINT } from '../4-normalize/keplars-event.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import {
@@ -45,6 +46,7 @@ export interface ResolvedTenants {
   readonly parameter: string;
   readonly cacheMs: number;
   readonly maxCachedTenants: number;
+  readonly maxLookupsPerSecond: number;
   readonly timeoutMs: number;
 }
 
@@ -117,7 +119,7 @@ export function checkForRootAsyncKeys(options: object): void {
 }
 
 function resolveTenants(input: unknown, route: ResolvedRoute | undefined, problems: string[]): ResolvedTenants | undefined {
-  const shape = 'tenants must be { resolveSecret: (tenant) => secret, parameter?, cacheSeconds?, maxCachedTenants?, timeoutMs? }';
+  const shape = 'tenants must be { resolveSecret: (tenant) => secret, parameter?, cacheSeconds?, maxCachedTenants?, maxLookupsPerSecond?, timeoutMs? }';
   if (!isObject(input)) {
     problems.push(`${shape} (got ${describe(input)}).`);
     return undefined;
@@ -142,8 +144,9 @@ function resolveTenants(input: unknown, route: ResolvedRoute | undefined, proble
   const cacheMs = positiveNumber('tenants.cacheSeconds', input.cacheSeconds, 60, problems) * 1000;
   const maxCachedTenants = positiveNumber('tenants.maxCachedTenants', input.maxCachedTenants, 10_000, problems);
   if (!Number.isInteger(maxCachedTenants)) problems.push(`tenants.maxCachedTenants must be a whole number (got ${maxCachedTenants}).`);
+  const maxLookupsPerSecond = positiveNumber('tenants.maxLookupsPerSecond', input.maxLookupsPerSecond, DEFAULT_LOOKUPS_PER_SECOND, problems);
   const timeoutMs = positiveNumber('tenants.timeoutMs', input.timeoutMs, 2000, problems);
-  return { resolveSecret: input.resolveSecret, parameter, cacheMs, maxCachedTenants, timeoutMs };
+  return { resolveSecret: input.resolveSecret, parameter, cacheMs, maxCachedTenants, maxLookupsPerSecond, timeoutMs };
 }
 
 /** Checks the route options given beside the module options (`name`, `path`, `routeDecorators`). */

@@ -1,5 +1,5 @@
 import type { Attributes, Context, Counter, Histogram, Meter, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { isKnownKeplarsEventType, type KeplarsEvent } from '../4-normalize/keplars-event.js';
 import type { DeliveryOutcome } from '../6-dispatch/keplars-event-delivery.js';
 import type { KeplarsEventHandler } from '../6-dispatch/keplars-handler-registry.js';
 import type { QueueBacklog } from '../queue/queue-backlog.js';
@@ -36,7 +36,10 @@ const FAILED: ReadonlySet<DeliveryOutcomeName> = new Set(['handler_failed', 'sto
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** Event types come from signed requests, and Keplars may add new ones; still, keep the series bounded. */
+/**
+ * Event types come from signed requests, and Keplars may add new ones; still, keep the series bounded:
+ * at most this many types other than Keplars' own (which never count against it), the rest as "other".
+ */
 const MAX_EVENT_TYPES = 64;
 
 const WATCH = Symbol('keplars.webhook.delivery');
@@ -257,8 +260,9 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     span.end();
   }
 
+  /** Keplars' own types always by name; other types (from signed requests: any signer can make them up) share the budget. */
   private boundedType(type: string): string {
-    if (this.eventTypes.has(type)) return type;
+    if (isKnownKeplarsEventType(type) || this.eventTypes.has(type)) return type;
     if (this.eventTypes.size >= MAX_EVENT_TYPES) return 'other';
     this.eventTypes.add(type);
     return type;

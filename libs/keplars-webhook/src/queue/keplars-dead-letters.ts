@@ -40,6 +40,9 @@ export interface KeplarsDeadLetterDetails extends KeplarsDeadLetter {
 
 const PAGE = 100;
 
+/** BullMQ's words when a job to retry is no longer failed (ErrorCode.JobNotInState) or no longer exists (JobNotExist). */
+const TAKEN_MEANWHILE = /is not in the failed state|Missing key for job/;
+
 /**
  * The dead letters of queue mode: deliveries whose handlers failed on every attempt, and signed
  * bodies the module could not read. List them, look at one, replay one or all (only the handlers
@@ -93,7 +96,13 @@ export class KeplarsDeadLetters {
   async replay(id: string): Promise<boolean> {
     const job = await this.failedJob(id);
     if (!job) return false;
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    try {
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    } catch (error) {
+      // Another replay (or a discard) took it between the look and the move: it is no dead letter now.
+      if (error instanceof Error && TAKEN_MEANWHILE.test(error.message)) return false;
+      throw error;
+    }
     return true;
   }
 
