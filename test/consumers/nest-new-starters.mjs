@@ -4,11 +4,11 @@
 // For each starter: generate it with the real CLI (`npx -y @nestjs/cli@11 new app`, and `@latest`, which
 // wires @nestjs/observe into the app), exactly as generated; `npm install` the tarball; make the guide's
 // edits to src/main.ts (rawBody) and src/app.module.ts (the module, the handler's service), and write the
-// guide's src/email-activity.service.ts; make the guide's two-line change to the starter's own e2e test
-// (Jest on CLI 11, Vitest on CLI 12); build with the starter's own `nest build`; run its own
-// `npm run test:e2e`; start `node dist/main` (no @opentelemetry/api installed) and post a signed
-// `email.opened` twice with the package's CLI: the first handled by one handler, the second a duplicate,
-// and the handler's log line printed once.
+// guide's src/email-activity.service.ts; run the starter's own e2e test, which must fail as the guide says
+// ("no secret was given"); make the guide's two-line change to it (Jest on CLI 11, Vitest on CLI 12);
+// build with the starter's own `nest build`; run its own `npm run test:e2e`, green; start `node dist/main`
+// (no @opentelemetry/api installed) and post a signed `email.opened` twice with the package's CLI: the
+// first handled by one handler, the second a duplicate, and the handler's log line printed once.
 //
 // Every edit is a small text edit of the generated file that must find exactly what the guide shows. When
 // a new starter changes that shape, the step fails and says which file and what it expected: update the
@@ -23,6 +23,10 @@ export const GUIDE = 'docs/new-nest-app.md';
 const SERVICE_FILE = 'src/email-activity.service.ts';
 const SECRET_LINE = "process.env.KEPLARS_WEBHOOK_SECRET ??= 'whsec_e2e_test';";
 const RAW_BODY_APP = '    app = moduleFixture.createNestApplication({ rawBody: true });';
+/** The files of the starter's e2e test, changed after the Quick start. */
+const E2E_TEST_FILES = ['test/app.e2e-spec.ts', 'vitest.config.e2e.ts'];
+/** How the starter's e2e test fails after the Quick start alone (the module's startup error). */
+const NO_SECRET = 'no secret was given';
 
 /** The starters, and the shape of what each must generate (the guide describes these two shapes). */
 export const STARTERS = [
@@ -162,10 +166,23 @@ export async function testStarter(starter, tarball, context) {
     }
     log(`npm install the package (${install.seconds} s): no @opentelemetry/api installed`);
 
-    // 3. The guide's Quick start, and its change to the starter's e2e test.
-    for (const [file, edits] of Object.entries(EDITS[starter.shape])) applyEdits(appDir, file, edits, starter, StepFailure);
+    // 3. The guide's Quick start. The starter's own e2e test then fails as the guide says it does.
+    const files = Object.entries(EDITS[starter.shape]);
+    const ofTests = ([file]) => E2E_TEST_FILES.includes(file);
+    for (const [file, edits] of files.filter((entry) => !ofTests(entry))) applyEdits(appDir, file, edits, starter, StepFailure);
     writeFileSync(join(appDir, SERVICE_FILE), manifest.type === 'module' ? service.replace(/(from '\.{1,2}\/[^']+?)(?<!\.js)'/g, "$1.js'") : service);
-    log(`edited as ${GUIDE} says: ${Object.keys(EDITS[starter.shape]).join(', ')}; wrote ${SERVICE_FILE}`);
+    const e2eEnv = { ...npmEnv, CI: '1', NO_COLOR: '1', OBSERVE_ENDPOINT: 'http://127.0.0.1:9' };
+    const red = await run('npm', ['run', 'test:e2e'], { cwd: appDir, env: e2eEnv, timeoutMs: TIMEOUTS.e2e });
+    if (red.code === 0 || !red.output.includes(NO_SECRET)) {
+      throw new StepFailure(
+        'npm run test:e2e, before the change to it',
+        `the starter's e2e test ${red.code === 0 ? 'passed' : 'failed, but not'} with "${NO_SECRET}", as ${GUIDE} says it does after the Quick start: update the guide`,
+        red.output,
+      );
+    }
+    log(`Quick start done (${files.filter((entry) => !ofTests(entry)).map(([file]) => file).join(', ')}, ${SERVICE_FILE}); the starter's e2e test fails as ${GUIDE} says ("${NO_SECRET}") (${red.seconds} s)`);
+    for (const [file, edits] of files.filter(ofTests)) applyEdits(appDir, file, edits, starter, StepFailure);
+    log(`changed the e2e test as ${GUIDE} says: ${files.filter(ofTests).map(([file]) => file).join(', ')}`);
 
     // 4. Built with the starter's own `nest build`.
     const build = await run('npm', ['run', 'build'], { cwd: appDir, env: npmEnv, timeoutMs: TIMEOUTS.build });
@@ -173,7 +190,7 @@ export async function testStarter(starter, tarball, context) {
     log(`npm run build (nest build) (${build.seconds} s)`);
 
     // 5. The starter's own e2e test, with the guide's change, green.
-    const e2e = await run('npm', ['run', 'test:e2e'], { cwd: appDir, env: { ...npmEnv, CI: '1', NO_COLOR: '1', OBSERVE_ENDPOINT: 'http://127.0.0.1:9' }, timeoutMs: TIMEOUTS.e2e });
+    const e2e = await run('npm', ['run', 'test:e2e'], { cwd: appDir, env: e2eEnv, timeoutMs: TIMEOUTS.e2e });
     if (e2e.code !== 0) {
       throw new StepFailure('npm run test:e2e', `the starter's own e2e test failed (exit code ${e2e.code}) with the change ${GUIDE} shows for ${shape.runner}`, e2e.output);
     }
