@@ -23,6 +23,8 @@
 //      with the package's test kit (200), again as Keplars' retry (200, duplicate), a signed but invalid
 //      payload (400), and one more event with the package's CLI, run from node_modules/.bin;
 //   4. ask the app which events its handlers saw: each valid one exactly once, by each listener.
+// Beside them, today's real `nest new` starters (CLI 11 and latest), changed as docs/new-nest-app.md says,
+// built, tested with their own e2e test and sent a signed event (test/consumers/nest-new-starters.mjs).
 // Prints PASS or FAIL per app, and for a failure the step, the reason and the output that explains it.
 // Exits 1 if any app fails.
 import { spawn } from 'node:child_process';
@@ -32,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { STARTERS, testStarter } from './nest-new-starters.mjs';
 import { snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -77,7 +80,7 @@ const CONSUMERS = [
   },
 ];
 
-/** What misconfiguration-check.cjs must see for each mistake, and which READMEs quote the message. */
+/** What misconfiguration-check.cjs must see for each mistake, and which guides quote the message. */
 const DOCUMENTED_MISTAKES = [
   {
     mistake: 'a misspelled nested option',
@@ -126,12 +129,14 @@ await main();
 
 async function main() {
   const selected = process.argv.slice(2);
-  const unknown = selected.filter((name) => !CONSUMERS.some((consumer) => consumer.name === name));
+  const names = [...CONSUMERS, ...STARTERS].map((app) => app.name);
+  const unknown = selected.filter((name) => !names.includes(name));
   if (unknown.length > 0) {
-    console.error(`consumer test: no app named ${unknown.join(', ')}. The apps are: ${CONSUMERS.map((consumer) => consumer.name).join(', ')}.`);
+    console.error(`consumer test: no app named ${unknown.join(', ')}. The apps are: ${names.join(', ')}.`);
     process.exit(2);
   }
   const consumers = selected.length > 0 ? CONSUMERS.filter((consumer) => selected.includes(consumer.name)) : CONSUMERS;
+  const starters = selected.length > 0 ? STARTERS.filter((starter) => selected.includes(starter.name)) : STARTERS;
 
   const [major, minor] = process.versions.node.split('.').map(Number);
   if (major < 20 || (major === 20 && minor < 19)) {
@@ -139,12 +144,16 @@ async function main() {
     process.exit(1);
   }
 
-  console.log(`consumer test: the packed nestjs-keplars-webhook in ${consumers.length} app(s), Node ${process.versions.node}`);
+  console.log(`consumer test: the packed nestjs-keplars-webhook in ${consumers.length} app(s) and ${starters.length} \`nest new\` starter(s), Node ${process.versions.node}`);
   workDir = mkdtempSync(join(tmpdir(), 'keplars-consumers-'));
   let results;
   try {
     const tarball = await buildAndPack();
-    results = await Promise.all(consumers.map((consumer) => testConsumer(consumer, tarball)));
+    const starterContext = { root, workDir, run, startProcess, StepFailure, baseEnv };
+    results = await Promise.all([
+      ...consumers.map((consumer) => testConsumer(consumer, tarball)),
+      ...starters.map((starter) => testStarter(starter, tarball, starterContext)),
+    ]);
   } catch (error) {
     if (!(error instanceof StepFailure)) {
       cleanUp();
@@ -391,6 +400,35 @@ function startApp(dir, env) {
     child.stderr.on('data', onData);
     exit.then(() => listening || failed('it exited before listening'));
   });
+}
+
+/** Starts a long-running process (a server) in a process group of its own; `stop()` ends it all. */
+function startProcess(command, args, { cwd, env }) {
+  const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  let exited = false;
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exit = new Promise((resolveExit) =>
+    child.on('close', (code, signal) => {
+      exited = true;
+      children.delete(child);
+      output += `\n[the app exited: ${signal ?? `code ${code}`}]`;
+      resolveExit();
+    }),
+  );
+  return {
+    output: () => output,
+    exited: () => exited,
+    stop: async () => {
+      if (exited) return;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), TIMEOUTS.stop);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Runs a command to its end; resolves with its exit code, its stdout, and its stdout and stderr interleaved. */

@@ -1,6 +1,6 @@
 import * as api from '@opentelemetry/api';
 import { createDeliveryTelemetry } from './create-delivery-telemetry.js';
-import { NO_TELEMETRY } from './delivery-telemetry.js';
+import { NoTelemetry } from './no-telemetry.js';
 import { OpenTelemetryDeliveryTelemetry } from './opentelemetry-delivery-telemetry.js';
 import { SignedDeliveryClock } from './signed-delivery-clock.js';
 
@@ -10,7 +10,7 @@ describe('createDeliveryTelemetry', () => {
 
   it('without @opentelemetry/api installed: no telemetry, handlers left as they are', async () => {
     const telemetry = await createDeliveryTelemetry(new SignedDeliveryClock(), notInstalled);
-    expect(telemetry).toBe(NO_TELEMETRY);
+    expect(telemetry).toBeInstanceOf(NoTelemetry);
     const handler = { name: 'Mailer.onOpened', patterns: ['email.opened'], invoke: () => undefined };
     expect(telemetry.instrumentHandler(handler)).toBe(handler);
   });

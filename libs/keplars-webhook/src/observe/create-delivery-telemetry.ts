@@ -1,5 +1,6 @@
-import { NO_TELEMETRY, type DeliveryTelemetry } from './delivery-telemetry.js';
+import type { DeliveryTelemetry } from './delivery-telemetry.js';
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './load-opentelemetry.js';
+import { NoTelemetry } from './no-telemetry.js';
 import { OpenTelemetryDeliveryTelemetry } from './opentelemetry-delivery-telemetry.js';
 import type { SignedDeliveryClock } from './signed-delivery-clock.js';
 
@@ -9,5 +10,5 @@ import type { SignedDeliveryClock } from './signed-delivery-clock.js';
  */
 export async function createDeliveryTelemetry(clock: SignedDeliveryClock, load?: () => Promise<OpenTelemetryApi>): Promise<DeliveryTelemetry> {
   const api = await loadOpenTelemetryApi(load);
-  return api === undefined ? NO_TELEMETRY : new OpenTelemetryDeliveryTelemetry(api, clock);
+  return api === undefined ? new NoTelemetry() : new OpenTelemetryDeliveryTelemetry(api, clock);
 }

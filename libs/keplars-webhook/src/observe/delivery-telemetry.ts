@@ -13,7 +13,7 @@ export interface QueuedAttempt {
   readonly attempt: number;
 }
 
-/** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else {@link NO_TELEMETRY}. */
+/** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else {@link NoTelemetry}. */
 export const KEPLARS_TELEMETRY = Symbol.for('nestjs-keplars-webhook:telemetry'); // global: see module/keplars-webhook.constants.ts
 
 /**
@@ -40,15 +40,3 @@ export interface DeliveryTelemetry {
   /** Queue mode: reports the queue's backlog (read when the metrics are collected). */
   observeQueue(read: () => Promise<QueueBacklog>): void;
 }
-
-/** Without `@opentelemetry/api`: nothing is measured, nothing wrapped, nothing allocated. */
-export const NO_TELEMETRY: DeliveryTelemetry = Object.freeze({
-  received() {},
-  refused() {},
-  deliver: (_request: object, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>) => run(),
-  instrumentHandler: (handler: KeplarsEventHandler) => handler,
-  traceparent: () => undefined,
-  written() {},
-  process: (_attempt: QueuedAttempt, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>) => run(),
-  observeQueue() {},
-});
