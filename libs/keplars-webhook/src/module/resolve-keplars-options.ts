@@ -57,8 +57,12 @@ export interface ResolvedRoute {
 
 /** A configuration the module refuses to start with; the message lists every problem and its fix. */
 export class KeplarsConfigurationError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`KeplarsWebhookModule cannot start:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  /** @param module the module that refuses to start (the dashboard has its own). */
+  constructor(
+    readonly problems: readonly string[],
+    module: 'KeplarsWebhookModule' | 'KeplarsDashboardModule' = 'KeplarsWebhookModule',
+  ) {
+    super(`${module} cannot start:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'KeplarsConfigurationError';
   }
 }
