@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { READMES, snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
+import { snippetsFor, withEsmExtensions, withRelativeImports, writeSnippets } from './readme-snippets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const appsDir = join(root, 'test/consumers/apps');
@@ -58,6 +58,8 @@ const CONSUMERS = [
       { tsconfig: 'tsconfig.json', settings: 'module nodenext, skipLibCheck off' },
       { tsconfig: 'tsconfig.commonjs.json', settings: 'module commonjs, moduleResolution bundler, no emit' },
     ],
+    // The bull-board version trap (issue 22), installed for real: the dashboard must refuse it.
+    dashboardVersionCheck: 'dashboard-version-check.cjs',
   },
   {
     name: 'cjs-nest11-express',
@@ -77,6 +79,12 @@ const CONSUMERS = [
   },
 ];
 
+/**
+ * The two READMEs (readme-snippets.mjs's READMES also lists the guides in docs/, whose snippets are
+ * compiled too; a guide need not quote every message).
+ */
+const BOTH_READMES = ['README.md', 'libs/keplars-webhook/README.md'];
+
 /** What misconfiguration-check.cjs must see for each mistake, and which READMEs quote the message. */
 const DOCUMENTED_MISTAKES = [
   {
@@ -90,10 +98,19 @@ const DOCUMENTED_MISTAKES = [
     outcome: 'refused',
     // NestJS 12 ends the sentence with "context.", NestJS 11 with "module.".
     message: "Nest can't resolve dependencies of the KEPLARS_WEBHOOK_MODULE_OPTIONS (?). Please make sure that the argument ConfigService at index [0] is available in the KeplarsWebhookModule",
-    readmes: READMES,
+    readmes: BOTH_READMES,
   },
-  { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: READMES },
+  { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: BOTH_READMES },
 ];
+
+/** What the dashboard must say, at startup, with @bull-board/api 9.10.2 beside @bull-board/fastify 9.10.1; docs/dashboard.md quotes it. */
+const DASHBOARD_VERSION_TRAP = {
+  installed: ['@bull-board/api 9.10.2', '@bull-board/fastify 9.10.1'],
+  message:
+    "@bull-board/api 9.10.2 and @bull-board/fastify 9.10.1 are installed, but bull-board's packages only work together at one version. " +
+    'Install both at the same version: npm install @bull-board/api@9.10.1 @bull-board/fastify@9.10.1',
+  docs: 'docs/dashboard.md',
+};
 
 const MINUTE = 60_000;
 const TIMEOUTS = { build: 3 * MINUTE, install: 5 * MINUTE, tsc: 3 * MINUTE, boot: 30_000, send: 30_000, stop: 5_000 };
@@ -204,7 +221,8 @@ async function testConsumer(consumer, tarball) {
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: dir, timeoutMs: TIMEOUTS.install });
     if (install.code !== 0) throw new StepFailure('npm install', `npm install exited with code ${install.code}`, install.output);
     const version = (name) => JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
-    const adapter = existsSync(join(dir, 'node_modules/@nestjs/platform-fastify')) ? 'Fastify' : 'Express';
+    // The platform main.ts runs on (the Express apps also have Fastify's, for the guides' snippets).
+    const adapter = readFileSync(join(dir, 'src/main.ts'), 'utf8').includes('FastifyAdapter') ? 'Fastify' : 'Express';
     result.description = `${consumer.kind}, NestJS ${version('@nestjs/core')}, ${adapter}, TypeScript ${version('typescript')}, ${consumer.features}`;
     log(`installed (${install.seconds} s): ${result.description}`);
 
@@ -245,6 +263,23 @@ async function testConsumer(consumer, tarball) {
         }
       }
       log(`misconfigurations: ${DOCUMENTED_MISTAKES.map((expected) => `${expected.mistake} ${expected.outcome}`).join('; ')}, as the READMEs say (${check.seconds} s)`);
+    }
+
+    if (consumer.dashboardVersionCheck) {
+      const check = await run(process.execPath, [consumer.dashboardVersionCheck], { cwd: dir, timeoutMs: TIMEOUTS.send });
+      const seen = lastJsonLine(check.stdout);
+      const step = `node ${consumer.dashboardVersionCheck}`;
+      if (!isDeepStrictEqual(seen?.installed, DASHBOARD_VERSION_TRAP.installed)) {
+        throw new StepFailure(step, `npm installed ${JSON.stringify(seen?.installed)}, not the trap ${JSON.stringify(DASHBOARD_VERSION_TRAP.installed)}: fix the app's package.json`, check.output);
+      }
+      if (seen.outcome !== 'refused' || !seen.message.includes(DASHBOARD_VERSION_TRAP.message)) {
+        throw new StepFailure(step, `KeplarsDashboardModule did not refuse ${DASHBOARD_VERSION_TRAP.installed.join(' beside ')} with "${DASHBOARD_VERSION_TRAP.message}": ${JSON.stringify(seen)}`, check.output);
+      }
+      const words = (text) => text.replace(/[`*>]/g, '').replace(/\s+/g, ' ');
+      if (!words(readFileSync(join(root, DASHBOARD_VERSION_TRAP.docs), 'utf8')).includes(DASHBOARD_VERSION_TRAP.message)) {
+        throw new StepFailure(step, `${DASHBOARD_VERSION_TRAP.docs} does not quote the message for the bull-board version trap: "${DASHBOARD_VERSION_TRAP.message}"`);
+      }
+      log(`dashboard: ${DASHBOARD_VERSION_TRAP.installed.join(' beside ')} refused at startup with the message ${DASHBOARD_VERSION_TRAP.docs} quotes (${check.seconds} s)`);
     }
 
     // 3. Start the app as its users would.

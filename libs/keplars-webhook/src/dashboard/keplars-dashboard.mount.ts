@@ -5,7 +5,7 @@ import type { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsConfigurationError } from '../module/resolve-keplars-options.js';
 import { DashboardGate } from './dashboard-gate.js';
 import { findDashboardQueues, type DashboardQueue } from './dashboard-queues.js';
-import { loadBullBoard, type BullBoard } from './load-bull-board.js';
+import { loadBullBoard, loadBullMQQueueAdapter, type BullBoard, type BullMQQueueAdapter } from './load-bull-board.js';
 import { mountOnExpress, type ExpressAppLike } from './mount-on-express.js';
 import { mountOnFastify, type FastifyLike } from './mount-on-fastify.js';
 import type { DisabledDashboardOptions, ResolvedDashboardOptions } from './resolve-dashboard-options.js';
@@ -55,7 +55,7 @@ export class KeplarsDashboardMount implements OnModuleInit {
     }
     const path = this.servedPath(options.path);
     const gate = new DashboardGate(options, this.logger);
-    const server = this.createBoard(options, bullBoard, queues, path);
+    const server = this.createBoard(options, bullBoard, await loadBullMQQueueAdapter(), queues, path);
     if (server.kind === 'express') mountOnExpress(http.getInstance<ExpressAppLike>(), path, gate, server.adapter.getRouter());
     else await mountOnFastify(http.getInstance<FastifyLike>(), path, gate, server.adapter.registerPlugin() as never);
     const { api, adapter, adapterVersion } = bullBoard.versions;
@@ -72,7 +72,7 @@ export class KeplarsDashboardMount implements OnModuleInit {
     return `/${[...prefix, ...path.split('/').filter(Boolean)].join('/')}`;
   }
 
-  private createBoard(options: ResolvedDashboardOptions, bullBoard: BullBoard, queues: readonly DashboardQueue[], path: string) {
+  private createBoard(options: ResolvedDashboardOptions, bullBoard: BullBoard, BullMQAdapter: BullMQQueueAdapter, queues: readonly DashboardQueue[], path: string) {
     const server = bullBoard.createServerAdapter();
     server.adapter.setBasePath(path);
     const named = queues.length > 1 || queues.some(({ endpoint }) => endpoint !== DEFAULT_ENDPOINT);
@@ -80,7 +80,7 @@ export class KeplarsDashboardMount implements OnModuleInit {
       // Two endpoints' queues of one name would be one entry in bull-board's list: their endpoint tells them apart.
       const prefix = queues.length > 1 ? `${entry.endpoint}-` : '';
       const replay = `npx keplars-webhook dead-letters replay${entry.prefix === 'bull' ? '' : ` --prefix ${entry.prefix}`}`;
-      const adapter = new bullBoard.BullMQAdapter(entry.queue, {
+      const adapter = new BullMQAdapter(entry.queue, {
         readOnlyMode: options.readOnly,
         prefix,
         displayName: named ? `Keplars deliveries, endpoint "${entry.endpoint}"` : 'Keplars deliveries',
