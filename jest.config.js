@@ -10,6 +10,10 @@ export default {
     '^nestjs-keplars-webhook/testing$': '<rootDir>/libs/keplars-webhook/src/testing/index.ts',
     '^nestjs-keplars-webhook$': '<rootDir>/libs/keplars-webhook/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Jest's CommonJS loader cannot require() an ES module (Node 20.19+ can, so apps are fine):
+    // @fastify/static (under @bull-board/fastify, the dashboard on Fastify) requires content-disposition
+    // 3, which is ESM only. Under Jest it gets the CommonJS 2.x that Express uses: the same create().
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
   },
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/apps/*/test/**/*.e2e-spec.ts'],
   // test/consumers/apps are apps of their own, tested on the packed package by npm run test:consumers.

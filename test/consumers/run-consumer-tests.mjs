@@ -61,6 +61,8 @@ const CONSUMERS = [
       { tsconfig: 'tsconfig.json', settings: 'module nodenext, skipLibCheck off' },
       { tsconfig: 'tsconfig.commonjs.json', settings: 'module commonjs, moduleResolution bundler, no emit' },
     ],
+    // The bull-board version trap (issue 22), installed for real: the dashboard must refuse it.
+    dashboardVersionCheck: 'dashboard-version-check.cjs',
   },
   {
     name: 'cjs-nest11-express',
@@ -97,6 +99,15 @@ const DOCUMENTED_MISTAKES = [
   },
   { mistake: 'no handler (the service left out of providers)', outcome: 'warned', message: 'No @OnKeplarsEvent() handler was found', readmes: ['docs/troubleshooting.md'] },
 ];
+
+/** What the dashboard must say, at startup, with @bull-board/api 9.10.2 beside @bull-board/fastify 9.10.1; docs/dashboard.md quotes it. */
+const DASHBOARD_VERSION_TRAP = {
+  installed: ['@bull-board/api 9.10.2', '@bull-board/fastify 9.10.1'],
+  message:
+    "@bull-board/api 9.10.2 and @bull-board/fastify 9.10.1 are installed, but bull-board's packages only work together at one version. " +
+    'Install both at the same version: npm install @bull-board/api@9.10.1 @bull-board/fastify@9.10.1',
+  docs: 'docs/dashboard.md',
+};
 
 const MINUTE = 60_000;
 const TIMEOUTS = { build: 3 * MINUTE, install: 5 * MINUTE, tsc: 3 * MINUTE, boot: 30_000, send: 30_000, stop: 5_000 };
@@ -255,6 +266,23 @@ async function testConsumer(consumer, tarball) {
         }
       }
       log(`misconfigurations: ${DOCUMENTED_MISTAKES.map((expected) => `${expected.mistake} ${expected.outcome}`).join('; ')}, as the READMEs say (${check.seconds} s)`);
+    }
+
+    if (consumer.dashboardVersionCheck) {
+      const check = await run(process.execPath, [consumer.dashboardVersionCheck], { cwd: dir, timeoutMs: TIMEOUTS.send });
+      const seen = lastJsonLine(check.stdout);
+      const step = `node ${consumer.dashboardVersionCheck}`;
+      if (!isDeepStrictEqual(seen?.installed, DASHBOARD_VERSION_TRAP.installed)) {
+        throw new StepFailure(step, `npm installed ${JSON.stringify(seen?.installed)}, not the trap ${JSON.stringify(DASHBOARD_VERSION_TRAP.installed)}: fix the app's package.json`, check.output);
+      }
+      if (seen.outcome !== 'refused' || !seen.message.includes(DASHBOARD_VERSION_TRAP.message)) {
+        throw new StepFailure(step, `KeplarsDashboardModule did not refuse ${DASHBOARD_VERSION_TRAP.installed.join(' beside ')} with "${DASHBOARD_VERSION_TRAP.message}": ${JSON.stringify(seen)}`, check.output);
+      }
+      const words = (text) => text.replace(/[`*>]/g, '').replace(/\s+/g, ' ');
+      if (!words(readFileSync(join(root, DASHBOARD_VERSION_TRAP.docs), 'utf8')).includes(DASHBOARD_VERSION_TRAP.message)) {
+        throw new StepFailure(step, `${DASHBOARD_VERSION_TRAP.docs} does not quote the message for the bull-board version trap: "${DASHBOARD_VERSION_TRAP.message}"`);
+      }
+      log(`dashboard: ${DASHBOARD_VERSION_TRAP.installed.join(' beside ')} refused at startup with the message ${DASHBOARD_VERSION_TRAP.docs} quotes (${check.seconds} s)`);
     }
 
     // 3. Start the app as its users would.

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
+import { KeplarsDashboardModule, KeplarsWebhookModule } from 'nestjs-keplars-webhook';
+import { queueDashboardOptionsFrom } from './config/queue-dashboard.js';
 import { queueOptionsFrom } from './config/queue-mode.js';
 import { webhookSecretFrom } from './config/webhook-secret.js';
 import { EmailsModule } from './emails/emails.module.js';
 import { HealthController } from './operations/health.controller.js';
 import { MetricsController } from './operations/metrics.controller.js';
-import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module.js';
 import { SuppressionsModule } from './suppressions/suppressions.module.js';
 
 @Module({
@@ -19,8 +19,8 @@ import { SuppressionsModule } from './suppressions/suppressions.module.js';
       // With REDIS_URL set, queue mode: answered once Redis has the delivery, handled by workers.
       useFactory: (config: ConfigService) => ({ secret: webhookSecretFrom(config), ...queueOptionsFrom(config) }),
     }),
-    // In queue mode, the queue's dashboard at /admin/queues, behind basic auth.
-    QueueDashboardModule,
+    // In queue mode, the queue's dashboard at /admin/queues, behind basic auth (once it has a password).
+    KeplarsDashboardModule.forRootAsync({ inject: [ConfigService], useFactory: queueDashboardOptionsFrom }),
     EmailsModule,
     SuppressionsModule,
     TerminusModule,

@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { queueModeIsOn } from './config/queue-mode.js';
-import { QUEUE_DASHBOARD_PATH } from './queue-dashboard/queue-dashboard.module.js';
+import { QUEUE_DASHBOARD_PATH } from './config/queue-dashboard.js';
 
 async function bootstrap(): Promise<void> {
   // Keplars signs the exact bytes it sends, so the webhook module needs the raw body kept.
@@ -22,7 +22,7 @@ async function bootstrap(): Promise<void> {
 
   const logger = new Logger('Sample');
   logger.log(`Receiving Keplars webhooks at POST http://localhost:${port}/webhooks/keplars`);
-  if (queueModeIsOn(config)) {
+  if (queueModeIsOn(config) && config.get<string>('QUEUE_DASHBOARD_PASSWORD')) {
     logger.log(`Queue mode (REDIS_URL is set): the queue's dashboard at GET http://localhost:${port}${QUEUE_DASHBOARD_PATH}`);
   }
   logger.log(`Metrics at GET http://localhost:${port}/metrics, health at GET http://localhost:${port}/health`);

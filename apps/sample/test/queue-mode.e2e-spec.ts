@@ -7,8 +7,9 @@ import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../../../t
 import { waitFor } from '../../../test/support/wait-for.js';
 import { get, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
-// The sample with REDIS_URL set: queue mode on the real Redis, and the queue dashboard behind basic
-// auth. (The sample runs on Express, as its main.ts creates it; so does the dashboard's adapter.)
+// The sample with REDIS_URL set: queue mode on the real Redis, and the package's queue dashboard
+// behind basic auth. (The sample runs on Express, as its main.ts creates it; the browser check runs
+// it on Fastify too.)
 
 const prefix = uniqueKeyPrefix('sample-queue').slice(0, -1);
 const USER = 'operator';
@@ -67,7 +68,7 @@ describe('the sample in queue mode (REDIS_URL set)', () => {
     const queues = api.body.queues as { name: string; readOnlyMode: boolean; displayName?: string }[];
     expect(queues.map((queue) => queue.name)).toEqual(['keplars-webhook']);
     expect(queues[0]).toMatchObject({ readOnlyMode: true, displayName: 'Keplars deliveries' });
-    expect(logs.text()).toContain('Queue dashboard at /admin/queues, for user "operator"');
+    expect(logs.text()).toContain('Dashboard of the webhook queue at GET /admin/queues (read-only, basic auth for user "operator")');
     expect(logs.text()).not.toContain(PASSWORD);
   });
 });

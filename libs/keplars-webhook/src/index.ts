@@ -24,6 +24,9 @@ export { KeplarsConfigurationError } from './module/resolve-keplars-options.js';
 // Queue mode (SPEC §4a): the queue's name and injection token, and the dead letters.
 export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, type KeplarsQueueRedisClient } from './queue/keplars-queue.options.js';
 export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './queue/keplars-dead-letters.js';
+// Queue mode's dashboard (bull-board), behind your authentication; its failed jobs are the dead letters.
+export { KeplarsDashboardModule } from './dashboard/keplars-dashboard.module.js';
+export type { KeplarsDashboardAuthHook, KeplarsDashboardBasicAuth, KeplarsDashboardOptions } from './dashboard/keplars-dashboard.options.js';
 export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './1-receive/queued-delivery.js';
 
 export { OnKeplarsEvent, type KeplarsEventFilter } from './6-dispatch/on-keplars-event.decorator.js';

@@ -13,15 +13,15 @@ import { waitFor } from '../../../../test/support/wait-for.js';
 import { get, startSampleApp, TEST_SECRET } from '../support/sample-app.js';
 import { launchChromium, loopbackOnly } from './headless-chromium.js';
 
-// The "see it" check of queue mode, as an operator would: the sample in queue mode, its dashboard in a
-// real headless Chromium. A handler that fails for good leaves a dead letter the page shows; once the
+// The "see it" check of queue mode, as an operator would: the sample in queue mode, the package's
+// dashboard (KeplarsDashboardModule) in a real headless Chromium, on Express and on Fastify. A handler
+// that fails for good leaves a dead letter the page shows under a "Dead letters" heading; once the
 // downstream is back, replaying it with `keplars-webhook dead-letters replay` runs that handler once
 // and the page shows no dead letter.
 
 /** Where the screenshots go (git ignores the folder): look at them to see what the check saw. */
 const SCREENSHOTS = fileURLToPath(new URL('../../../../test-results/browser/', import.meta.url));
 
-const prefix = uniqueKeyPrefix('sample-browser').slice(0, -1);
 const USER = 'operator';
 const PASSWORD = 'browser-check-password';
 
@@ -45,9 +45,16 @@ async function keplarsWebhook(argv: string[], env: Record<string, string>): Prom
   return { code, output: lines.join('\n') };
 }
 
-describe('the queue dashboard in a real browser', () => {
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+});
+afterAll(() => browser?.close());
+
+describe.each(['express', 'fastify'] as const)('the queue dashboard in a real browser, on %s', (adapter) => {
+  const prefix = uniqueKeyPrefix(`sample-browser-${adapter}`).slice(0, -1);
   let app: INestApplication;
-  let browser: Browser;
   let page: Page;
   let redis: Redis;
   const logs = new CapturedLogs();
@@ -67,41 +74,49 @@ describe('the queue dashboard in a real browser', () => {
       },
       logs,
       [CrmNotifier],
+      adapter,
     );
     await app.listen(0, '127.0.0.1');
     dashboard = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/admin/queues`;
-    browser = await launchChromium();
-    page = await browser.newPage({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ httpCredentials: { username: USER, password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
     await loopbackOnly(page);
-    mkdirSync(SCREENSHOTS, { recursive: true });
   });
   afterAll(async () => {
-    await browser?.close();
+    await page?.context().close();
     await app?.close();
     await deleteKeys(redis, prefix);
     await redis.quit();
   });
 
-  it('shows the webhook queue', async () => {
+  it('shows the webhook queue, under the package\'s title', async () => {
     const response = await page.goto(dashboard);
     expect(response?.status()).toBe(200);
     await page.getByText('Keplars deliveries').first().waitFor();
     expect(await page.title()).toBe('Keplars webhooks');
   });
 
-  it('shows a dead letter once a handler has failed on every attempt, with its error; a replay after the fix empties it', async () => {
+  it('shows a dead letter under "Dead letters" once a handler has failed on every attempt, with its error and no button to change it; a replay after the fix empties it', async () => {
     const crm = app.get(CrmNotifier);
     const deadLetters = app.get(KeplarsDeadLetters);
-    const payload = buildKeplarsPayload('email.bounced', { emailId: 'em_browser_1', recipient: 'gone@example.com', bounceType: 'hard' });
+    const payload = buildKeplarsPayload('email.bounced', { emailId: `em_browser_${adapter}`, recipient: `gone-${adapter}@example.com`, bounceType: 'hard' });
     const eventId = String(payload.id);
 
     expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).status).toBe(200);
     await waitFor(async () => (await deadLetters.count()) === 1, 'the delivery to become a dead letter');
 
-    await page.goto(`${dashboard}/queue/keplars-webhook?status=failed`);
+    // The operator follows the dashboard's own "Dead letters" link (its header menu) to the failed list.
+    await page.goto(dashboard);
+    await page.locator('header button[aria-haspopup="menu"], button[aria-haspopup="menu"]').last().click();
+    await page.getByText('Dead letters', { exact: true }).click();
+    await page.waitForURL(/\/queue\/keplars-webhook\?status=failed$/);
+    await page.getByText('Failed = dead letters').first().waitFor();
     await page.getByText(eventId).first().waitFor();
     await page.getByText('the CRM answered 503 Service Unavailable').first().waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}dead-letter.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}dead-letter-${adapter}.png`, fullPage: true });
+    // Read-only: none of the buttons that change the queue (a writable dashboard shows them here).
+    for (const action of ['Retry all', 'Clean all']) expect(await page.getByRole('button', { name: action }).count()).toBe(0);
 
     // The downstream is back: the operator replays it with the package's command. Only the handler
     // that never succeeded runs.
@@ -112,13 +127,13 @@ describe('the queue dashboard in a real browser', () => {
     await waitFor(async () => crm.notified.length === 1 && (await deadLetters.count()) === 0, 'the replayed delivery to be handled');
     expect(crm.notified).toEqual([eventId]);
     expect(logs.text()).not.toContain(`${eventId} was already recorded`); // the sample's own handler did not run again
-    expect((await get(app, '/suppressions')).body).toEqual([expect.objectContaining({ address: 'gone@example.com', eventId })]);
+    expect((await get(app, '/suppressions')).body).toEqual([expect.objectContaining({ address: `gone-${adapter}@example.com`, eventId })]);
 
     // The page agrees: no failed job is left. (A completed job is removed at once, so that only the
     // store's window decides what is a duplicate: the replayed delivery is not listed as completed.)
     await page.goto(`${dashboard}/queue/keplars-webhook?status=failed`);
     await page.getByText('No failed jobs in this queue.').waitFor();
     expect(await page.getByText(eventId).count()).toBe(0);
-    await page.screenshot({ path: `${SCREENSHOTS}dead-letters-empty.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}dead-letters-empty-${adapter}.png`, fullPage: true });
   });
 });
