@@ -18,6 +18,7 @@ import {
 
 const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {
   handled: 'handled',
+  'no-handler': 'no_handler',
   duplicate: 'duplicate',
   'in-progress': 'in_progress',
   'handler-failed': 'handler_failed',

@@ -48,6 +48,8 @@ export const ATTRIBUTE = {
 /** How a request through the module ended: `keplars.webhook.outcome`. */
 export type DeliveryOutcomeName =
   | 'handled'
+  /** Valid and new, but no handler (or `@OnEvent` listener) takes its type: answered 200. */
+  | 'no_handler'
   | 'duplicate'
   | 'in_progress'
   | 'refused'
