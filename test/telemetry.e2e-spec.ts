@@ -181,10 +181,11 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
       expect(moved).toEqual(expectedSeries({ outcome: 'refused', reason: 'payload' }));
     });
 
-    it('reports the time since the last signed delivery', async () => {
+    it('reports the time since the last signed delivery, under the endpoint’s name', async () => {
       const series = await sdk.series();
-      expect([...series.keys()]).toContain(seriesKey(METRIC.signedDeliveryAge, {}));
-      expect(series.get(seriesKey(METRIC.signedDeliveryAge, {}))).toBeGreaterThanOrEqual(0);
+      const age = seriesKey(METRIC.signedDeliveryAge, { [ATTRIBUTE.endpoint]: 'default' });
+      expect([...series.keys()].filter((key) => key.startsWith(`${METRIC.signedDeliveryAge}{`))).toEqual([age]);
+      expect(series.get(age)).toBeGreaterThanOrEqual(0);
     });
   });
 
@@ -260,6 +261,15 @@ describe.each(ADAPTERS)('OpenTelemetry metrics of two named endpoints on %s', (a
     const moved = InMemoryOpenTelemetry.moved(before, await sdk.series(), MOVING);
     const handled = (endpoint: string) => expectedSeries({ endpoint, outcome: 'handled', type: 'email.delivered', handlers: [['recordDelivery', 'success'], ['audit', 'success']] });
     expect(moved).toEqual({ ...handled('eu'), ...handled('us'), ...expectedSeries({ endpoint: 'us', outcome: 'refused', reason: 'signature' }) });
+  });
+
+  it('reports the time since the last signed delivery per endpoint: one account going silent shows (issue 22)', async () => {
+    const age = (series: Map<string, number>, endpoint: string) => series.get(seriesKey(METRIC.signedDeliveryAge, { [ATTRIBUTE.endpoint]: endpoint }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret: accounts.eu, path: '/webhooks/keplars/eu' })).status).toBe(200);
+    const series = await sdk.series();
+    expect(age(series, 'us')).toBeGreaterThanOrEqual(0.3); // silent since startup
+    expect(age(series, 'eu')).toBeLessThan(0.3); // just called
   });
 });
 
