@@ -46,9 +46,9 @@ export type KeplarsHealthResult<Key extends string = string> = Record<Key, { sta
 
 /**
  * A `@nestjs/terminus` health indicator for the webhook: is the deduplication store reachable, when
- * did the last correctly signed delivery arrive, and (in queue mode) the queue's reachability,
- * backlog and dead letters, each against the thresholds you pass. It returns Terminus's result shape
- * and imports nothing of Terminus, so apps without it pay nothing.
+ * did the last correctly signed delivery arrive on each endpoint, and (in queue mode) the queue's
+ * reachability, backlog and dead letters, each against the thresholds you pass. It returns Terminus's
+ * result shape and imports nothing of Terminus, so apps without it pay nothing.
  *
  * @example
  * ```ts
@@ -56,6 +56,8 @@ export type KeplarsHealthResult<Key extends string = string> = Record<Key, { sta
  * check() {
  *   return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: 3600 })]);
  * }
+ * // several Keplars accounts, each on its own limit:
+ * this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: { eu: 900, us: 900, apac: 86_400 } })
  * ```
  */
 @Injectable()
