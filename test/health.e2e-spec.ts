@@ -115,3 +115,86 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   }
   throw new Error('not healthy again within 5 s');
 }
+
+// Issue 22: with several Keplars accounts (named endpoints, SPEC §7), the age of the last signed
+// delivery is kept per endpoint, so one account going silent shows while the others keep calling.
+const ACCOUNTS = { eu: 'whsec_health_eu', us: 'whsec_health_us', apac: 'whsec_health_apac' } as const;
+type Account = keyof typeof ACCOUNTS;
+
+@Controller()
+class AccountsHealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly keplars: KeplarsHealthIndicator,
+  ) {}
+
+  /** One limit for every endpoint. */
+  @Get('health')
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: 0.3 })]);
+  }
+
+  /** A limit per endpoint: apac is a quiet account, judged on a longer limit. */
+  @Get('health/per-endpoint')
+  @HealthCheck()
+  perEndpoint() {
+    return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: { eu: 0.3, us: 0.3, apac: 3600 } })]);
+  }
+
+  /** A limit for an endpoint the app does not have (a typo). */
+  @Get('health/typo')
+  @HealthCheck()
+  typo() {
+    return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: { eu: 3600, uss: 3600 } })]);
+  }
+}
+
+describe.each(ADAPTERS)('KeplarsHealthIndicator with three named endpoints on %s', (adapter) => {
+  let app: INestApplication;
+  const send = (account: Account) => postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret: ACCOUNTS[account], path: `/webhooks/keplars/${account}` });
+
+  beforeAll(async () => {
+    app = await createWebhookApp({
+      adapter,
+      imports: [TerminusModule, ...(Object.keys(ACCOUNTS) as Account[]).map((name) => KeplarsWebhookModule.forRoot({ name, path: `/webhooks/keplars/${name}`, secret: ACCOUNTS[name] }))],
+      controllers: [AccountsHealthController],
+    });
+    await app.listen(0, '127.0.0.1');
+  });
+  afterAll(() => app.close());
+
+  it('is down when one account went silent while the others call, naming it, with every endpoint’s age', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 400)); // every endpoint older than 0.3 s
+    expect((await send('eu')).status).toBe(200);
+    expect((await send('apac')).status).toBe(200);
+    const { status, body } = await get(app, '/health');
+    expect(status).toBe(503);
+    const signed = body.error.keplars.signedDelivery;
+    expect(signed.status).toBe('down');
+    expect(signed.endpoints.us).toMatchObject({ status: 'down', maxSeconds: 0.3 });
+    expect(signed.endpoints.us.ageSeconds).toBeGreaterThanOrEqual(0.3);
+    expect(signed.endpoints.eu).toMatchObject({ status: 'up', maxSeconds: 0.3 });
+    expect(signed.endpoints.apac).toMatchObject({ status: 'up', maxSeconds: 0.3 });
+    expect(body.error.keplars.message).toMatch(/no signed delivery on endpoint "us" for [\d.]+ s \(more than 0.3 s\)/);
+    expect(body.error.keplars.message).not.toMatch(/"eu"|"apac"/);
+
+    expect((await send('us')).status).toBe(200);
+    expect((await get(app, '/health')).status).toBe(200);
+  });
+
+  it('judges each endpoint on its own limit when given one per endpoint', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await send('eu')).status).toBe(200);
+    expect((await send('us')).status).toBe(200);
+    const { status, body } = await get(app, '/health/per-endpoint'); // apac silent, but within its hour
+    expect(status).toBe(200);
+    expect(body.info.keplars.signedDelivery.endpoints.apac).toMatchObject({ status: 'up', maxSeconds: 3600 });
+  });
+
+  it('is down, saying which endpoints there are, when a limit names an endpoint the app does not have', async () => {
+    const { status, body } = await get(app, '/health/typo');
+    expect(status).toBe(503);
+    expect(body.error.keplars.message).toMatch(/maxSecondsSinceSignedDelivery names endpoint "uss", which this app does not have \(its endpoints: eu, us, apac\)/);
+  });
+});

@@ -181,10 +181,11 @@ describe.each(ADAPTERS)('OpenTelemetry metrics and spans on %s', (adapter) => {
       expect(moved).toEqual(expectedSeries({ outcome: 'refused', reason: 'payload' }));
     });
 
-    it('reports the time since the last signed delivery', async () => {
+    it('reports the time since the last signed delivery, under the endpoint’s name', async () => {
       const series = await sdk.series();
-      expect([...series.keys()]).toContain(seriesKey(METRIC.signedDeliveryAge, {}));
-      expect(series.get(seriesKey(METRIC.signedDeliveryAge, {}))).toBeGreaterThanOrEqual(0);
+      const age = seriesKey(METRIC.signedDeliveryAge, { [ATTRIBUTE.endpoint]: 'default' });
+      expect([...series.keys()].filter((key) => key.startsWith(`${METRIC.signedDeliveryAge}{`))).toEqual([age]);
+      expect(series.get(age)).toBeGreaterThanOrEqual(0);
     });
   });
 
@@ -261,9 +262,57 @@ describe.each(ADAPTERS)('OpenTelemetry metrics of two named endpoints on %s', (a
     const handled = (endpoint: string) => expectedSeries({ endpoint, outcome: 'handled', type: 'email.delivered', handlers: [['recordDelivery', 'success'], ['audit', 'success']] });
     expect(moved).toEqual({ ...handled('eu'), ...handled('us'), ...expectedSeries({ endpoint: 'us', outcome: 'refused', reason: 'signature' }) });
   });
+
+  it('reports the time since the last signed delivery per endpoint: one account going silent shows (issue 22)', async () => {
+    const age = (series: Map<string, number>, endpoint: string) => series.get(seriesKey(METRIC.signedDeliveryAge, { [ATTRIBUTE.endpoint]: endpoint }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await postKeplarsEvent(app, buildKeplarsPayload('email.opened'), { secret: accounts.eu, path: '/webhooks/keplars/eu' })).status).toBe(200);
+    const series = await sdk.series();
+    expect(age(series, 'us')).toBeGreaterThanOrEqual(0.3); // silent since startup
+    expect(age(series, 'eu')).toBeLessThan(0.3); // just called
+  });
 });
 
 async function waitFor(condition: () => boolean): Promise<void> {
   for (let attempt = 0; attempt < 500 && !condition(); attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
   if (!condition()) throw new Error('condition not met within 5 s');
 }
+
+/** An app whose only handler takes bounces: a delivery of any other type is taken by no handler. */
+@Injectable()
+class BounceOnlyHandlers {
+  @OnKeplarsEvent('email.bounced')
+  suppress(_event: KeplarsEvent): void {}
+}
+
+// Issue 22: a delivery that no handler took has its own outcome, `no_handler`, not `handled`; it is
+// still answered 200 (SPEC §3), and counted under it in the metrics and on the delivery's span.
+describe.each(ADAPTERS)('OpenTelemetry: a delivery no handler takes on %s', (adapter) => {
+  let app: INestApplication;
+  const secret = 'whsec_otel_no_handler';
+
+  beforeAll(async () => {
+    app = await createWebhookApp({ adapter, imports: [KeplarsWebhookModule.forRoot(secret)], providers: [BounceOnlyHandlers] });
+  });
+  afterAll(() => app.close());
+
+  it('is answered 200 and counted as outcome no_handler, in the metrics and on its span', async () => {
+    sdk.spans.reset();
+    const before = await sdk.series();
+    const response = await postKeplarsEvent(app, buildKeplarsPayload('email.opened', { id: `evt_no_handler_${adapter}` }), { secret });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true });
+    const moved = InMemoryOpenTelemetry.moved(before, await sdk.series(), MOVING);
+    expect(moved).toEqual(expectedSeries({ outcome: 'no_handler', type: 'email.opened' }));
+    const [span] = sdk.finishedSpans().filter((finished) => finished.name === SPAN.delivery);
+    expect(span?.attributes[ATTRIBUTE.outcome]).toBe('no_handler');
+    expect(span?.status.code).not.toBe(2); // not an error: Keplars sends types an app does not take
+  });
+
+  it('a delivery its handler takes is still handled', async () => {
+    const before = await sdk.series();
+    expect((await postKeplarsEvent(app, buildKeplarsPayload('email.bounced'), { secret })).status).toBe(200);
+    const moved = InMemoryOpenTelemetry.moved(before, await sdk.series(), MOVING);
+    expect(moved[seriesKey(METRIC.deliveries, { [ATTRIBUTE.endpoint]: 'default', [ATTRIBUTE.outcome]: 'handled', [ATTRIBUTE.eventType]: 'email.bounced' })]).toBe(1);
+  });
+});

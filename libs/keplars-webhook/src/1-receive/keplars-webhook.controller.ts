@@ -71,7 +71,10 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
       // 4. normalised, and marked with the endpoint (and tenant) that received it
       const event = normalizeKeplarsPayload(validation.payload, undefined, { endpoint: this.endpoint, tenant: this.tenantOf(request) });
       const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // 5-6. deduplicated, dispatched (and observed)
-      if (this.tellsHandlerCount && outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
+      if (this.tellsHandlerCount) {
+        if (outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
+        else if (outcome.kind === 'no-handler') setResponseHeader(response, HANDLERS_HEADER, '0');
+      }
       try {
         return answerDelivery(outcome, event, this.logger.about(event)); // 7. answered (its log lines carry the event's fields)
       } catch (exception) {

@@ -15,7 +15,7 @@ import { RefusalLog } from '../log/refusal-log.js';
 import { KEPLARS_OPTIONS, KEPLARS_ROUTE } from '../module/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../module/resolve-keplars-options.js';
 import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../observe/delivery-telemetry.js';
-import { SignedDeliveryClock } from '../observe/signed-delivery-clock.js';
+import { SignedDeliveryClock, type EndpointClock } from '../observe/signed-delivery-clock.js';
 import { randomBytes } from 'node:crypto';
 import { matchesAnySecret, readKeplarsSignature, type ReadSignature, type SignatureRejection } from './keplars-signature.js';
 import { TenantLookupsThrottledError, TenantSecretCache } from './tenant-secret-cache.js';
@@ -64,16 +64,19 @@ export class KeplarsSignatureGuard implements CanActivate {
   /** What an unknown tenant's request is checked against: a secret no one has, so it never matches. */
   private readonly decoySecrets: readonly string[] = [randomBytes(32).toString('hex')];
   private readonly endpoint: string;
+  /** This endpoint's time of its last signed delivery (the health check and the age gauge read it). */
+  private readonly clock: EndpointClock;
 
   /** @internal Nest builds it, with the module's own providers; apps never call it. */
   constructor(
     @Inject(KEPLARS_OPTIONS) private readonly options: ResolvedKeplarsOptions,
     @Inject(KEPLARS_ROUTE) route: ResolvedRoute,
     @Inject(KEPLARS_TELEMETRY) private readonly telemetry: DeliveryTelemetry,
-    private readonly clock: SignedDeliveryClock,
+    clocks: SignedDeliveryClock,
     private readonly refusals: RefusalLog,
   ) {
     this.endpoint = route.name;
+    this.clock = clocks.endpoint(route.name);
     const tenants = options.tenants;
     this.tenants =
       tenants &&

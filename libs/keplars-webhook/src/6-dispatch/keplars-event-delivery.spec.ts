@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
+import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import { MemoryIdempotencyStore } from '../5-deduplicate/memory-idempotency.store.js';
 import { RedisIdempotencyStore } from '../5-deduplicate/redis-idempotency.store.js';
 import { KeplarsEventDelivery, KeplarsHandlerTimeoutError, type DeliveryOutcome } from './keplars-event-delivery.js';
@@ -47,6 +48,24 @@ describe('KeplarsEventDelivery', () => {
     expect(await delivery.deliver(event('email.opened'))).toMatchObject({ kind: 'handled', handlers: 2 });
     expect(await delivery.deliver(event('email.opened'))).toEqual({ kind: 'duplicate' });
     expect(runs).toEqual({ 'A.opened': 1, 'B.all': 1, 'C.clicked': 0 });
+  });
+
+  it('says no-handler when no handler takes the type (issue 22), with a store or without, and a redelivery is a duplicate', async () => {
+    const { registry } = registryWith({ 'A.opened': { patterns: ['email.opened'] } });
+    const withStore = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
+    expect(await withStore.deliver(event('email.clicked'))).toEqual({ kind: 'no-handler' });
+    expect(await withStore.deliver(event('email.clicked'))).toEqual({ kind: 'duplicate' });
+    expect(await new KeplarsEventDelivery(registry, undefined, settings).deliver(event('email.clicked'))).toEqual({ kind: 'no-handler' });
+  });
+
+  it('says handled, not no-handler, when every handler had already succeeded on an earlier delivery', async () => {
+    const { registry, runs } = registryWith({ 'A.opened': { patterns: ['email.opened'] } });
+    const store = new MemoryIdempotencyStore({ maxEvents: 10 });
+    const claim = await store.claim(keplarsEventKey(event('email.opened'), 'evt_1'), 5_000);
+    if (claim.state !== 'claimed') throw new Error(`expected a claim, got ${claim.state}`);
+    await store.settle(keplarsEventKey(event('email.opened'), 'evt_1'), claim.token, ['A.opened'], false, 60_000); // A succeeded, the delivery did not complete
+    expect(await new KeplarsEventDelivery(registry, store, settings).deliver(event('email.opened'))).toMatchObject({ kind: 'handled', handlers: 0 });
+    expect(runs).toEqual({ 'A.opened': 0 });
   });
 
   it('on retries, runs only the handlers that have not yet succeeded', async () => {

@@ -2,7 +2,7 @@ import { hasDerivedId } from '../4-normalize/derive-event-id.js';
 import type { KeplarsEvent } from '../4-normalize/keplars-event.js';
 import { keplarsEventKey } from '../5-deduplicate/event-key.js';
 import type { EventClaim, KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
-import type { KeplarsEventHandler, KeplarsHandlerRegistry } from './keplars-handler-registry.js';
+import { countListeners, type KeplarsEventHandler, type KeplarsHandlerRegistry } from './keplars-handler-registry.js';
 
 export interface HandlerFailure {
   readonly handler: string;
@@ -12,6 +12,8 @@ export interface HandlerFailure {
 /** How one delivery of an event ended; the HTTP layer maps each to a status (SPEC §3). */
 export type DeliveryOutcome =
   | { readonly kind: 'handled'; readonly handlers: number; readonly ran: readonly KeplarsEventHandler[]; readonly unrecorded?: unknown }
+  /** Valid and new, but no handler or listener of the app takes its type (answered 200 all the same, SPEC §3). */
+  | { readonly kind: 'no-handler'; readonly unrecorded?: unknown }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'in-progress' }
   | { readonly kind: 'handler-failed'; readonly failures: readonly HandlerFailure[] }
@@ -51,6 +53,8 @@ export class KeplarsHandlerTimeoutError extends Error {
   }
 }
 
+const NO_HANDLER: DeliveryOutcome = Object.freeze({ kind: 'no-handler' });
+
 /** Waits before each retry of a failed record of the handlers' success: about 1.5 s in all. */
 const SETTLE_RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
 
@@ -76,6 +80,14 @@ export class KeplarsEventDelivery {
 
   async deliver(event: KeplarsEvent): Promise<DeliveryOutcome> {
     const handlers = this.registry.handlersFor(event.type, event.endpoint, event.tenant);
+    const outcome = await this.deliverTo(handlers, event);
+    // Told apart from `handled` for the operator's metrics; judged by every handler that takes the type
+    // (not only those this delivery ran: on a retry the others may have succeeded already).
+    if (outcome.kind !== 'handled' || countListeners(handlers, event.type) > 0) return outcome;
+    return outcome.unrecorded === undefined ? NO_HANDLER : { kind: 'no-handler', unrecorded: outcome.unrecorded };
+  }
+
+  private async deliverTo(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent): Promise<DeliveryOutcome> {
     if (this.store === undefined) {
       const ran = runHandlers(handlers, event);
       const { failures } = ran instanceof Running ? await ran.until(this.settings.lockMs) : ran;

@@ -60,6 +60,10 @@ export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, lo
         logger.warn(`Handled ${about}, but could not record it (${messageOf(outcome.unrecorded)}): a redelivery would run its handlers again.`);
       }
       return RECEIVED;
+    case 'no-handler':
+      if (outcome.unrecorded !== undefined) logger.warn(`Received ${about}, but could not record it (${messageOf(outcome.unrecorded)}).`);
+      logger.debug(`No handler takes ${about}: answered 200.`);
+      return RECEIVED;
     case 'duplicate':
       logger.debug(`Duplicate of ${about}: already handled, no handler ran.`);
       return DUPLICATE;

@@ -49,6 +49,9 @@ export function answerQueuedJob(result: QueuedDeliveryResult, context: QueuedJob
     case 'handled':
       if (outcome.unrecorded !== undefined) logger.warn(`Handled ${about}, but could not record it: a redelivery would run its handlers again.`);
       return { kind: 'complete', result: { eventId: event.id, type: event.type, handlers: outcome.handlers } };
+    case 'no-handler':
+      logger.debug?.(`No handler takes ${about}.`);
+      return { kind: 'complete', result: { eventId: event.id, type: event.type, handlers: 0 } };
     case 'duplicate':
       logger.debug?.(`Duplicate of ${event.type} ${event.id}: already handled, no handler ran.`);
       return { kind: 'complete', result: { eventId: event.id, type: event.type, duplicate: true } };

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { KeplarsDeadLetter, KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
+import { KEPLARS_QUEUE_NAME } from '../queue/keplars-queue.options.js';
+import { redactedUrl } from '../queue/queue-connections.js';
 
 /** Where the command prints: stdout and stderr in the command, a buffer in tests. */
 export interface CommandOutput {
@@ -16,6 +18,8 @@ export const DEAD_LETTERS_USAGE = `Usage: keplars-webhook dead-letters <command>
 
 Looks after queue mode's dead letters: deliveries whose handlers failed on every attempt, and signed
 bodies the module could not read. A replay runs only the handlers that never succeeded.
+Every answer names the queue, prefix and Redis it looked in; list and show write nothing to Redis,
+and a prefix with no queue behind it is reported with the module's queues that Redis does have.
 
 Commands:
   list                 the dead letters, newest first (--limit N, default 50; --offset N)
@@ -94,42 +98,65 @@ export function parseDeadLettersArgs(argv: readonly string[], env: Readonly<Reco
 
 /** Carries out a parsed command against the dead letters; returns the exit code. */
 export async function runDeadLettersCommand(command: DeadLettersCommand, deadLetters: KeplarsDeadLetters, output: CommandOutput): Promise<number> {
-  const print = (value: unknown, text: string) => output.out(command.json ? JSON.stringify(value, null, 2) : text);
+  const where = whereLooked(command);
+  // Every answer names where it looked; with --json, stdout stays JSON and that goes to stderr.
+  const print = (value: unknown, text: string) => {
+    if (!command.json) return output.out(text);
+    output.out(JSON.stringify(value, null, 2));
+    output.err(`Looked in ${where}.`);
+  };
   switch (command.command) {
     case 'list': {
       const [letters, total] = await Promise.all([deadLetters.list({ limit: command.limit, offset: command.offset }), deadLetters.count()]);
-      print(letters, letters.length === 0 ? 'No dead letters.' : [`${total} dead letter(s)${total > letters.length ? `, showing ${letters.length}` : ''}:`, ...letters.map(line)].join('\n'));
+      print(
+        letters,
+        letters.length === 0
+          ? `No dead letters in ${where}${total > 0 ? ` past offset ${command.offset} (${total} in all)` : ''}.`
+          : [`${total} dead letter(s) in ${where}${total > letters.length ? `, showing ${letters.length}` : ''}:`, ...letters.map(line)].join('\n'),
+      );
       return DEAD_LETTERS_EXIT.ok;
     }
     case 'show': {
       const letter = await deadLetters.show(command.ids[0]!);
-      if (!letter) return missing(output, command.ids);
-      print(letter, describe(letter));
+      if (!letter) return missing(output, command.ids, where);
+      print(letter, describe(letter, where));
       return DEAD_LETTERS_EXIT.ok;
     }
     case 'replay': {
       if (command.all) {
         const replayed = await deadLetters.replayAll();
-        print({ replayed }, `Replayed ${replayed} dead letter(s).`);
+        print({ replayed }, `Replayed ${replayed} dead letter(s) in ${where}.`);
         return DEAD_LETTERS_EXIT.ok;
       }
-      return each(command, output, (id) => deadLetters.replay(id), 'Replayed');
+      return each(command, output, where, (id) => deadLetters.replay(id), 'Replayed');
     }
     case 'discard':
-      return each(command, output, (id) => deadLetters.discard(id), 'Discarded');
+      return each(command, output, where, (id) => deadLetters.discard(id), 'Discarded');
   }
 }
 
-async function each(command: DeadLettersCommand, output: CommandOutput, act: (id: string) => Promise<boolean>, done: string): Promise<number> {
+/** Where a command looks: the queue, its prefix and the Redis (without its password). */
+export function whereLooked(command: Pick<DeadLettersCommand, 'prefix' | 'redisUrl'>): string {
+  return `queue "${KEPLARS_QUEUE_NAME}" (prefix "${command.prefix}") on ${redactedUrl(command.redisUrl)}`;
+}
+
+async function each(command: DeadLettersCommand, output: CommandOutput, where: string, act: (id: string) => Promise<boolean>, done: string): Promise<number> {
   const absent: string[] = [];
   const acted: string[] = [];
   for (const id of command.ids) ((await act(id)) ? acted : absent).push(id);
-  if (acted.length > 0) output.out(command.json ? JSON.stringify({ [done.toLowerCase()]: acted }) : `${done} ${acted.join(', ')}.`);
-  return absent.length > 0 ? missing(output, absent) : DEAD_LETTERS_EXIT.ok;
+  if (acted.length > 0) {
+    if (command.json) {
+      output.out(JSON.stringify({ [done.toLowerCase()]: acted }));
+      output.err(`Looked in ${where}.`);
+    } else {
+      output.out(`${done} ${acted.join(', ')} in ${where}.`);
+    }
+  }
+  return absent.length > 0 ? missing(output, absent, where) : DEAD_LETTERS_EXIT.ok;
 }
 
-function missing(output: CommandOutput, ids: readonly string[]): number {
-  output.err(`No dead letter ${ids.join(', ')} (already replayed or discarded? see: keplars-webhook dead-letters list).`);
+function missing(output: CommandOutput, ids: readonly string[], where: string): number {
+  output.err(`No dead letter ${ids.join(', ')} in ${where} (already replayed or discarded? see: keplars-webhook dead-letters list).`);
   return DEAD_LETTERS_EXIT.failed;
 }
 
@@ -138,9 +165,9 @@ function line(letter: KeplarsDeadLetter): string {
   return `  ${letter.id}  ${letter.kind}  ${letter.type ?? '-'}  ${letter.attempts} attempt(s)  ${when}  ${truncate(letter.reason, 120)}`;
 }
 
-function describe(letter: Awaited<ReturnType<KeplarsDeadLetters['show']>> & object): string {
+function describe(letter: Awaited<ReturnType<KeplarsDeadLetters['show']>> & object, where: string): string {
   return [
-    `Dead letter ${letter.id} (${letter.kind})`,
+    `Dead letter ${letter.id} (${letter.kind}) in ${where}`,
     `  event:      ${letter.type ?? '-'} ${letter.eventId ?? ''}`,
     `  received:   ${letter.receivedAt.toISOString()}`,
     `  failed:     ${letter.failedAt?.toISOString() ?? '-'} after ${letter.attempts} attempt(s)`,

@@ -1,5 +1,6 @@
 import { KeplarsDeadLetters } from '../queue/keplars-dead-letters.js';
 import { KEPLARS_QUEUE_NAME } from '../queue/keplars-queue.options.js';
+import { findKeplarsQueues, keplarsQueueExists, type FoundKeplarsQueue } from '../queue/find-keplars-queues.js';
 import { closeQueueConnection, loadBullMQ, openQueueConnection, redactedUrl } from '../queue/queue-connections.js';
 import { DEAD_LETTERS_EXIT, DEAD_LETTERS_USAGE, parseDeadLettersArgs, runDeadLettersCommand, type CommandOutput } from './run-dead-letters.js';
 
@@ -58,7 +59,20 @@ export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonl
     connection.disconnect();
     return unreachable(error);
   }
-  const queue = new bullmq.Queue(KEPLARS_QUEUE_NAME, { connection, prefix });
+  try {
+    // Before BullMQ sees the prefix: looking somewhere must not create anything there.
+    if (!(await keplarsQueueExists(connection, prefix))) {
+      output.err(noQueueThere(redisUrl, prefix, await findKeplarsQueues(connection)));
+      await closeQueueConnection(connection);
+      return DEAD_LETTERS_EXIT.failed;
+    }
+  } catch (error) {
+    connection.disconnect();
+    return unreachable(error);
+  }
+  // skipMetasUpdate: the queue's meta is the app's (its BullMQ version, its settings); a command run
+  // from elsewhere, or that only reads, writes none of it.
+  const queue = new bullmq.Queue(KEPLARS_QUEUE_NAME, { connection, prefix, skipMetasUpdate: true });
   queue.on('error', () => undefined);
   try {
     return await runDeadLettersCommand(parsed.command, new KeplarsDeadLetters(queue), output);
@@ -67,5 +81,27 @@ export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonl
   } finally {
     await queue.close().catch(() => undefined);
     await closeQueueConnection(connection);
+  }
+}
+
+/** Why nothing was found: no queue under this prefix, and the module's queues there are, if any. */
+function noQueueThere(redisUrl: string, prefix: string, queues: readonly FoundKeplarsQueue[]): string {
+  const url = redactedUrl(redisUrl);
+  const first = `No queue "${KEPLARS_QUEUE_NAME}" with prefix "${prefix}" on ${url}: the module never wrote one there.`;
+  if (queues.length === 0) {
+    const database = databaseOf(redisUrl);
+    return `${first}\nNo queue of the module on that Redis${database === undefined ? '' : ` (database ${database})`}: is it the Redis of queue.redis?`;
+  }
+  const found = queues.map((queue) => `prefix "${queue.prefix}" (${queue.deadLetters} dead letter(s))`).join(', ');
+  return `${first}\nThe queues of the module on that Redis: ${found}. Pass it as --prefix, e.g. --prefix ${queues[0]!.prefix}.`;
+}
+
+/** The database a redis:// URL names, when it names one other than 0. */
+function databaseOf(redisUrl: string): string | undefined {
+  try {
+    const database = new URL(redisUrl).pathname.replace(/^\//, '');
+    return database === '' || database === '0' ? undefined : database;
+  } catch {
+    return undefined;
   }
 }

@@ -27,7 +27,11 @@ import { RawBodyCheck } from './raw-body.check.js';
     },
     { provide: KeplarsEndpoints, useFactory: () => new KeplarsEndpoints() },
     // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), one set per app.
-    SignedDeliveryClock,
+    {
+      provide: SignedDeliveryClock,
+      useFactory: (endpoints: KeplarsEndpoints) => new SignedDeliveryClock(() => endpoints.all().filter((endpoint) => endpoint.receives).map((endpoint) => endpoint.name)),
+      inject: [KeplarsEndpoints],
+    },
     { provide: KEPLARS_TELEMETRY, useFactory: (clock: SignedDeliveryClock) => createDeliveryTelemetry(clock), inject: [SignedDeliveryClock] },
     KeplarsHandlerExplorer,
     RawBodyCheck,

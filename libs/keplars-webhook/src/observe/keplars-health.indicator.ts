@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS } from '../module/keplars-webhook.constants.js';
 import type { KeplarsIdempotencyStore } from '../5-deduplicate/idempotency-store.js';
 import type { ResolvedKeplarsOptions } from '../module/resolve-keplars-options.js';
+import { DEFAULT_ENDPOINT } from '../4-normalize/keplars-event.js';
 import { SignedDeliveryClock } from './signed-delivery-clock.js';
 
 /** The limits past which {@link KeplarsHealthIndicator} reports the webhook down. Each is off unless set. */
@@ -9,8 +10,13 @@ export interface KeplarsHealthThresholds {
   /**
    * Down when no correctly signed delivery arrived for this long (counted from startup before the
    * first). Set it from your traffic: an instance that sees an event every few seconds can say 900.
+   *
+   * Each endpoint (each import of the module, SPEC §7) is judged on its own, so one Keplars account
+   * going silent shows while the others keep calling. A number is the limit of every endpoint; an
+   * object gives each endpoint its own, by name (`{ eu: 900, us: 900, apac: 86400 }`), and endpoints
+   * it leaves out are reported, not judged. The app's only endpoint, when it gives none, is `default`.
    */
-  maxSecondsSinceSignedDelivery?: number;
+  maxSecondsSinceSignedDelivery?: number | Readonly<Record<string, number>>;
   /** Queue mode: down when more jobs than this wait for a worker. */
   maxWaiting?: number;
   /** Queue mode: down when more events than this sit in the dead letters (0: any dead letter). */
@@ -50,9 +56,9 @@ export type KeplarsHealthResult<Key extends string = string> = Record<
 
 /**
  * A `@nestjs/terminus` health indicator for the webhook: is the deduplication store reachable, when
- * did the last correctly signed delivery arrive, and (in queue mode) the queue's reachability,
- * backlog and dead letters, each against the thresholds you pass. It returns Terminus's result shape
- * and imports nothing of Terminus, so apps without it pay nothing.
+ * did the last correctly signed delivery arrive on each endpoint, and (in queue mode) the queue's
+ * reachability, backlog and dead letters, each against the thresholds you pass. It returns Terminus's
+ * result shape and imports nothing of Terminus, so apps without it pay nothing.
  *
  * @example
  * ```ts
@@ -60,6 +66,8 @@ export type KeplarsHealthResult<Key extends string = string> = Record<
  * check() {
  *   return this.health.check([() => this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: 3600 })]);
  * }
+ * // several Keplars accounts, each on its own limit:
+ * this.keplars.isHealthy('keplars', { maxSecondsSinceSignedDelivery: { eu: 900, us: 900, apac: 86_400 } })
  * ```
  */
 @Injectable()
@@ -101,17 +109,44 @@ export class KeplarsHealthIndicator {
     }
   }
 
-  private checkSignedDelivery({ maxSecondsSinceSignedDelivery: max }: KeplarsHealthThresholds): KeplarsHealthPart {
-    const age = this.clock.ageSeconds();
-    const ageSeconds = Math.round(age * 10) / 10;
-    if (max === undefined) return { status: 'up', ageSeconds };
-    return { status: age > max ? 'down' : 'up', ageSeconds, maxSeconds: max };
+  /**
+   * Every receiving endpoint's age, each against its limit: `endpoints` holds them all; with one
+   * endpoint, its `ageSeconds` and `maxSeconds` are also the part's own (as before several endpoints).
+   */
+  private checkSignedDelivery({ maxSecondsSinceSignedDelivery: limits }: KeplarsHealthThresholds): KeplarsHealthPart {
+    const ages = this.clock.ages();
+    const maxOf = (endpoint: string) => (typeof limits === 'number' ? limits : limits?.[endpoint]);
+    const endpoints: Record<string, { status: 'up' | 'down'; ageSeconds: number; maxSeconds?: number }> = {};
+    const silent: string[] = [];
+    for (const [endpoint, age] of ages) {
+      const ageSeconds = Math.round(age * 10) / 10;
+      const max = maxOf(endpoint);
+      if (max === undefined) {
+        endpoints[endpoint] = { status: 'up', ageSeconds };
+        continue;
+      }
+      const status = age > max ? 'down' : 'up';
+      endpoints[endpoint] = { status, ageSeconds, maxSeconds: max };
+      if (status === 'down') silent.push(ages.size === 1 && endpoint === DEFAULT_ENDPOINT ? `no signed delivery for ${ageSeconds} s (more than ${max} s)` : `no signed delivery on endpoint "${endpoint}" for ${ageSeconds} s (more than ${max} s)`);
+    }
+    // A limit for an endpoint this app does not have is a typo that would hide an alert: say so.
+    const unknown = typeof limits === 'object' ? Object.keys(limits).filter((endpoint) => !ages.has(endpoint)) : [];
+    for (const endpoint of unknown) {
+      silent.push(`maxSecondsSinceSignedDelivery names endpoint "${endpoint}", which this app does not have (its endpoints: ${[...ages.keys()].join(', ')})`);
+    }
+    const only = ages.size === 1 ? Object.values(endpoints)[0] : undefined;
+    return {
+      status: silent.length === 0 ? 'up' : 'down',
+      ...(only && { ageSeconds: only.ageSeconds, ...(only.maxSeconds !== undefined && { maxSeconds: only.maxSeconds }) }),
+      endpoints,
+      ...(silent.length > 0 && { message: silent.join('; ') }),
+    };
   }
 }
 
 function describe(name: string, part: KeplarsHealthPart): string {
   if (name === 'store') return `the deduplication store (${String(part['kind'])}) is unreachable: ${String(part['error'])}`;
-  if (name === 'signedDelivery') return `no signed delivery for ${String(part['ageSeconds'])} s (more than ${String(part['maxSeconds'])} s)`;
+  if (name === 'signedDelivery') return String(part['message']);
   return `${name} is down${part['message'] === undefined ? '' : `: ${String(part['message'])}`}`;
 }
 

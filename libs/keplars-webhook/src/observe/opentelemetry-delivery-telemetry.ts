@@ -18,6 +18,7 @@ import {
 
 const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {
   handled: 'handled',
+  'no-handler': 'no_handler',
   duplicate: 'duplicate',
   'in-progress': 'in_progress',
   'handler-failed': 'handler_failed',
@@ -92,10 +93,13 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     });
     meter
       .createObservableGauge(METRIC.signedDeliveryAge, {
-        description: 'Time since the last correctly signed delivery (since startup, before the first).',
+        description: 'Time since the last correctly signed delivery on each endpoint (since startup, before the first).',
         unit: 's',
       })
-      .addCallback((result) => result.observe(clock.ageSeconds()));
+      .addCallback((result) => {
+        // One series per endpoint (SPEC §7): alert on each account, `min by (keplars_webhook_endpoint)`.
+        for (const [endpoint, age] of clock.ages()) result.observe(age, { [ATTRIBUTE.endpoint]: endpoint });
+      });
   }
 
   received(request: object, endpoint?: string): void {

@@ -11,7 +11,7 @@ export const METRIC = {
   requestDuration: 'keplars.webhook.request.duration',
   /** Histogram (s): one handler's run on one event, by handler, outcome and event type; its count is the runs. */
   handlerDuration: 'keplars.webhook.handler.duration',
-  /** Gauge (s): time since the last correctly signed delivery (since startup, before the first). */
+  /** Gauge (s): time since the last correctly signed delivery, per endpoint (since startup, before the first). */
   signedDeliveryAge: 'keplars.webhook.signed_delivery.age',
   /** Gauge: queue mode's jobs by state (waiting, active, delayed, dead_letter). */
   queueJobs: 'keplars.webhook.queue.jobs',
@@ -48,6 +48,8 @@ export const ATTRIBUTE = {
 /** How a request through the module ended: `keplars.webhook.outcome`. */
 export type DeliveryOutcomeName =
   | 'handled'
+  /** Valid and new, but no handler (or `@OnEvent` listener) takes its type: answered 200. */
+  | 'no_handler'
   | 'duplicate'
   | 'in_progress'
   | 'refused'
