@@ -1,11 +1,11 @@
-import { prometheusExporter } from './recipe/instrumentation.js'; // first, as main.ts imports it: the SDK before any app
+import { prometheusExporter } from '../../apps/sample/src/operations/instrumentation.js'; // first, as main.ts imports it: the SDK before any app
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import request from 'supertest';
 import { ADAPTERS, createWebhookApp } from '../support/webhook-app.js';
-import { MetricsController } from './recipe/metrics.controller.js';
+import { MetricsController } from '../../apps/sample/src/operations/metrics.controller.js';
 import { readGuide, readRepositoryFile, rewriteBlock, snippetBlock, WRITE_DOCS } from './support/operations-guide.js';
 
 // Issue 22, point 3: the metrics recipe of docs/operations.md (OpenTelemetry's Prometheus exporter
@@ -13,8 +13,8 @@ import { readGuide, readRepositoryFile, rewriteBlock, snippetBlock, WRITE_DOCS }
 // here is the guide's, byte for byte: the last test compares them.
 const SECRET = 'whsec_metrics_recipe';
 const RECIPE = [
-  ['src/instrumentation.ts', 'test/operations/recipe/instrumentation.ts'],
-  ['src/metrics.controller.ts', 'test/operations/recipe/metrics.controller.ts'],
+  ['src/instrumentation.ts', 'apps/sample/src/operations/instrumentation.ts'],
+  ['src/metrics.controller.ts', 'apps/sample/src/operations/metrics.controller.ts'],
 ] as const;
 
 @Injectable()

@@ -1,4 +1,4 @@
-import './operations/opentelemetry.js'; // first: the metrics SDK is registered before the app is created
+import './operations/instrumentation.js'; // first: the metrics SDK is registered before the app is created
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
