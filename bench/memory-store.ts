@@ -1,8 +1,8 @@
 // `npm run bench:memory-store`: pushes a million distinct event ids through the default deduplication
 // store (claim, then settle as complete, as a delivery does) and prints the process's memory before and
 // after. Run by the script with --expose-gc, so the figures are of live memory, not of garbage.
-import { createIdempotencyStore } from '../libs/keplars-webhook/src/5-deduplicate/create-idempotency-store.js';
-import { resolveKeplarsOptions } from '../libs/keplars-webhook/src/module/resolve-keplars-options.js';
+import { createIdempotencyStore } from '../libs/keplars-webhook/src/nest/module/create-idempotency-store.js';
+import { resolveKeplarsOptions } from '../libs/keplars-webhook/src/nest/options/resolve-keplars-options.js';
 import { numberOption, parseArguments } from './report/options.js';
 import { megabytes, table } from './report/stats.js';
 

@@ -3,14 +3,14 @@
 // handler). The steps take turns over several repetitions; the fastest of each is printed (on a
 // shared machine the other repetitions measure its neighbours more than the code). A quick check of where the module's
 // per-request time goes, and of an optimisation's effect, on a machine too busy for the HTTP bench.
-import { verifyKeplarsSignature } from '../libs/keplars-webhook/src/2-verify/keplars-signature.js';
-import { validateKeplarsPayload } from '../libs/keplars-webhook/src/3-validate/validate-keplars-payload.js';
-import type { KeplarsEvent } from '../libs/keplars-webhook/src/4-normalize/keplars-event.js';
-import { normalizeKeplarsPayload } from '../libs/keplars-webhook/src/4-normalize/normalize-keplars-payload.js';
-import { createIdempotencyStore } from '../libs/keplars-webhook/src/5-deduplicate/create-idempotency-store.js';
-import { KeplarsEventDelivery } from '../libs/keplars-webhook/src/6-dispatch/keplars-event-delivery.js';
-import { KeplarsHandlerRegistry } from '../libs/keplars-webhook/src/6-dispatch/keplars-handler-registry.js';
-import { resolveKeplarsOptions } from '../libs/keplars-webhook/src/module/resolve-keplars-options.js';
+import { verifyKeplarsSignature } from '../libs/keplars-webhook/src/core/1-verify/keplars-signature.js';
+import { validateKeplarsPayload } from '../libs/keplars-webhook/src/core/2-read/validate-keplars-payload.js';
+import type { KeplarsEvent } from '../libs/keplars-webhook/src/core/0-event/keplars-event.js';
+import { normalizeKeplarsPayload } from '../libs/keplars-webhook/src/core/3-normalize/normalize-keplars-payload.js';
+import { createIdempotencyStore } from '../libs/keplars-webhook/src/nest/module/create-idempotency-store.js';
+import { KeplarsEventDelivery } from '../libs/keplars-webhook/src/core/4-deliver/keplars-event-delivery.js';
+import { KeplarsHandlerRegistry } from '../libs/keplars-webhook/src/core/4-deliver/keplars-handler-registry.js';
+import { resolveKeplarsOptions } from '../libs/keplars-webhook/src/nest/options/resolve-keplars-options.js';
 import { BENCH_SECRET } from './bench-config.js';
 import { SignedEventSource } from './load/signed-events.js';
 import { numberOption, parseArguments } from './report/options.js';

@@ -5,7 +5,7 @@
 // several repetitions. A quick check of a change to the store on a machine too busy for `npm run bench`.
 import { Redis, type RedisOptions } from 'ioredis';
 import { spawnSync } from 'node:child_process';
-import { RedisIdempotencyStore } from '../libs/keplars-webhook/src/5-deduplicate/redis-idempotency.store.js';
+import { RedisIdempotencyStore } from '../libs/keplars-webhook/src/adapters/redis-store/redis-idempotency.store.js';
 import { BenchRedisServer } from './load/redis-server.js';
 import { pinLoadGenerator } from './load/server-process.js';
 import { numberOption, parseArguments } from './report/options.js';

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { KEPLARS_EVENT_TYPES, KeplarsWebhookModule } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
-import { ATTRIBUTE, METRIC } from '../libs/keplars-webhook/src/observe/telemetry-names.js';
+import { ATTRIBUTE, METRIC } from '../libs/keplars-webhook/src/adapters/opentelemetry/telemetry-names.js';
 import { InMemoryOpenTelemetry } from './support/opentelemetry-sdk.js';
 import { ADAPTERS, createWebhookApp } from './support/webhook-app.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { KeplarsWebhookModule, MemoryIdempotencyStore, OnKeplarsEvent, type EventClaim, type KeplarsEvent, type KeplarsIdempotencyStore } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
-import { ATTRIBUTE, METRIC, SPAN } from '../libs/keplars-webhook/src/observe/telemetry-names.js';
+import { ATTRIBUTE, METRIC, SPAN } from '../libs/keplars-webhook/src/adapters/opentelemetry/telemetry-names.js';
 import { InMemoryOpenTelemetry, seriesKey } from './support/opentelemetry-sdk.js';
 import { ADAPTERS, createWebhookApp } from './support/webhook-app.js';
 

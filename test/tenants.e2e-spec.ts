@@ -4,7 +4,7 @@ import { KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent } from 'nestjs-
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsDeliveryResponse } from 'nestjs-keplars-webhook/testing';
 import type { AddressInfo } from 'node:net';
 import { runKeplarsSend } from '../libs/keplars-webhook/src/cli/run-keplars-send.js';
-import { RefusalLog } from '../libs/keplars-webhook/src/log/refusal-log.js';
+import { RefusalLog } from '../libs/keplars-webhook/src/nest/log/refusal-log.js';
 import { runBounded } from './robustness/support/bounded-pool.js';
 import { CapturedLogs } from './support/captured-logs.js';
 import { OwnRedisServer } from './support/redis.js';

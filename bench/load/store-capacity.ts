@@ -1,4 +1,4 @@
-import { resolveKeplarsOptions } from '../../libs/keplars-webhook/src/module/resolve-keplars-options.js';
+import { resolveKeplarsOptions } from '../../libs/keplars-webhook/src/nest/options/resolve-keplars-options.js';
 import { BENCH_SECRET } from '../bench-config.js';
 
 /**

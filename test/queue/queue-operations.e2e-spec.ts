@@ -5,7 +5,7 @@ import { KeplarsHealthIndicator, KeplarsWebhookModule, OnKeplarsEvent, type Kepl
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ATTRIBUTE, METRIC, SPAN } from '../../libs/keplars-webhook/src/observe/telemetry-names.js';
+import { ATTRIBUTE, METRIC, SPAN } from '../../libs/keplars-webhook/src/adapters/opentelemetry/telemetry-names.js';
 import { InMemoryOpenTelemetry, seriesKey } from '../support/opentelemetry-sdk.js';
 import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait-for.js';

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RedisIdempotencyStore } from 'nestjs-keplars-webhook';
-import type { QueuedDelivery } from '../../libs/keplars-webhook/src/1-receive/queued-delivery.js';
-import { KeplarsDeliveryQueue, KeplarsQueueUnavailableError, type HandledMarkOf } from '../../libs/keplars-webhook/src/queue/keplars-delivery-queue.js';
+import type { QueuedDelivery } from '../../libs/keplars-webhook/src/core/ports/queued-delivery.js';
+import { KeplarsDeliveryQueue, KeplarsQueueUnavailableError, type HandledMarkOf } from '../../libs/keplars-webhook/src/adapters/bullmq-queue/keplars-delivery-queue.js';
 import { deleteKeys, OwnRedisServer, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
 
 // Issue 12: a receiver's duplicate check ("is the job in Redis, or the event handled?") and its write,

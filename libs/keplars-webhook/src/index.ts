@@ -6,7 +6,7 @@
  * @module nestjs-keplars-webhook
  */
 // The public face of the module: what an app imports, and nothing else.
-export { KeplarsWebhookModule } from './module/keplars-webhook.module.js';
+export { KeplarsWebhookModule } from './nest/module/keplars-webhook.module.js';
 export type {
   KeplarsDeduplicationOptions,
   KeplarsQueueOptions,
@@ -18,19 +18,19 @@ export type {
   KeplarsTimestampOptions,
   KeplarsWebhookOptions,
   KeplarsWebhookRouteOptions,
-} from './module/keplars-webhook.options.js';
-export { KeplarsConfigurationError } from './module/resolve-keplars-options.js';
+} from './nest/options/keplars-webhook.options.js';
+export { KeplarsConfigurationError } from './nest/options/resolve-keplars-options.js';
 
 // Queue mode (SPEC §4a): the queue's name and injection token, and the dead letters.
-export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, type KeplarsQueueRedisClient } from './queue/keplars-queue.options.js';
-export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './queue/keplars-dead-letters.js';
+export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, type KeplarsQueueRedisClient } from './adapters/bullmq-queue/keplars-queue.options.js';
+export { KeplarsDeadLetters, type KeplarsDeadLetter, type KeplarsDeadLetterDetails } from './adapters/bullmq-queue/keplars-dead-letters.js';
 // Queue mode's dashboard (bull-board), behind your authentication; its failed jobs are the dead letters.
-export { KeplarsDashboardModule } from './dashboard/keplars-dashboard.module.js';
-export type { KeplarsDashboardAuthHook, KeplarsDashboardBasicAuth, KeplarsDashboardOptions } from './dashboard/keplars-dashboard.options.js';
-export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './1-receive/queued-delivery.js';
+export { KeplarsDashboardModule } from './nest/dashboard/keplars-dashboard.module.js';
+export type { KeplarsDashboardAuthHook, KeplarsDashboardBasicAuth, KeplarsDashboardOptions } from './nest/dashboard/keplars-dashboard.options.js';
+export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './core/ports/queued-delivery.js';
 
-export { OnKeplarsEvent, type KeplarsEventFilter } from './6-dispatch/on-keplars-event.decorator.js';
-export { KEPLARS_EVENT_TYPES } from './4-normalize/keplars-event.js';
+export { OnKeplarsEvent, type KeplarsEventFilter } from './nest/handlers/on-keplars-event.decorator.js';
+export { KEPLARS_EVENT_TYPES } from './core/0-event/keplars-event.js';
 export type {
   EmailBouncedEvent,
   EmailCancelledEvent,
@@ -50,19 +50,19 @@ export type {
   KeplarsEventType,
   KnownKeplarsEvent,
   UnknownKeplarsEvent,
-} from './4-normalize/keplars-event.js';
+} from './core/0-event/keplars-event.js';
 
 export {
   verifyKeplarsSignature,
   signKeplarsPayload,
   type SignatureInput as KeplarsSignatureInput,
   type SignatureRejection as KeplarsSignatureRejection,
-} from './2-verify/keplars-signature.js';
-export { KeplarsSignatureGuard } from './2-verify/keplars-signature.guard.js';
-export type { KeplarsWebhookAnswer } from './7-answer/answer-delivery.js';
+} from './core/1-verify/keplars-signature.js';
+export { KeplarsSignatureGuard } from './nest/http/keplars-signature.guard.js';
+export type { KeplarsWebhookAnswer } from './core/5-answer/answer-delivery.js';
 
-export type { EventClaim, KeplarsIdempotencyStore } from './5-deduplicate/idempotency-store.js';
-export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './5-deduplicate/memory-idempotency.store.js';
-export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './5-deduplicate/redis-idempotency.store.js';
+export type { EventClaim, KeplarsIdempotencyStore } from './core/ports/idempotency-store.js';
+export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './adapters/memory-store/memory-idempotency.store.js';
+export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './adapters/redis-store/redis-idempotency.store.js';
 
-export { KeplarsHealthIndicator, type KeplarsHealthResult, type KeplarsHealthThresholds } from './observe/keplars-health.indicator.js';
+export { KeplarsHealthIndicator, type KeplarsHealthResult, type KeplarsHealthThresholds } from './nest/health/keplars-health.indicator.js';

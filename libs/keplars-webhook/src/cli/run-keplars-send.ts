@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { HANDLERS_HEADER, REFUSED_HEADER } from '../1-receive/webhook-response-headers.js';
-import { isKnownKeplarsEventType } from '../4-normalize/keplars-event.js';
+import { HANDLERS_HEADER, REFUSED_HEADER } from '../nest/http/webhook-response-headers.js';
+import { isKnownKeplarsEventType } from '../core/0-event/keplars-event.js';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsDeliveryResponse } from '../testing/index.js';
 import { parseSendArgs, SECRET_VARIABLE, SEND_USAGE, type SendOptions } from './parse-send-args.js';
 import { resolveSendSecret, type FoundSecret } from './resolve-send-secret.js';

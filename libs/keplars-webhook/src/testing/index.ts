@@ -14,4 +14,4 @@
 export { buildKeplarsPayload, KEPLARS_WIRE_SHAPES, type KeplarsPayloadOverrides, type KeplarsWireShape } from './sample-payloads.js';
 export { keplarsSignatureHeaders, type SignatureHeaderOptions } from './signing.js';
 export { postKeplarsEvent, type KeplarsDeliveryResponse, type PostKeplarsEventOptions } from './post-keplars-event.js';
-export { signKeplarsPayload } from '../2-verify/keplars-signature.js';
+export { signKeplarsPayload } from '../core/1-verify/keplars-signature.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeplarsEventType } from '../4-normalize/keplars-event.js';
+import type { KeplarsEventType } from '../core/0-event/keplars-event.js';
 
 /** The three payload shapes Keplars has been seen to send (SPEC §1). */
 export type KeplarsWireShape = 'envelope' | 'flat' | 'event-data';

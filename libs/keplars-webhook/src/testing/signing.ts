@@ -1,4 +1,4 @@
-import { signKeplarsPayload } from '../2-verify/keplars-signature.js';
+import { signKeplarsPayload } from '../core/1-verify/keplars-signature.js';
 
 /** How {@link keplarsSignatureHeaders} signs: the signature's format, the timestamped scheme, the header names. */
 export interface SignatureHeaderOptions {

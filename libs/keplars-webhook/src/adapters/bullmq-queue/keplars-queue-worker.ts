@@ -1,0 +1,112 @@
+import type { LoggerService } from '@nestjs/common';
+import { KeplarsLog } from '../../nest/log/keplars-log.js';
+import type { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
+import { keplarsEventKey } from '../../core/4-deliver/event-key.js';
+import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
+import type { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-delivery.js';
+import type { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
+import { withDeliveryFields } from '../../nest/log/delivery-log-fields.js';
+import type { DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
+import { answerQueuedJob, type QueuedJobResult } from '../../core/5-answer/answer-queued-job.js';
+import type { ResolvedQueueOptions } from './keplars-queue.options.js';
+import { processQueuedDelivery } from '../../core/4-deliver/process-queued-delivery.js';
+import type { BullMQ } from './queue-connections.js';
+
+export interface QueueWorkerParts {
+  readonly bullmq: BullMQ;
+  readonly connection: Redis;
+  readonly options: ResolvedQueueOptions;
+  readonly dispatch: KeplarsEventDelivery;
+  readonly registry: KeplarsHandlerRegistry;
+  readonly store: KeplarsIdempotencyStore | undefined;
+  readonly windowMs: number;
+  readonly lockMs: number;
+  readonly logger: LoggerService;
+  readonly telemetry: DeliveryTelemetry;
+}
+
+/**
+ * A BullMQ worker over the queue of deliveries: each job walks the rest of the pipeline
+ * ({@link processQueuedDelivery}), and {@link answerQueuedJob} says how it ends. BullMQ does the
+ * rest: retries with backoff, taking over the job of a worker that died (stalled jobs), keeping the
+ * failed ones (the dead letters).
+ */
+export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery, QueuedJobResult> {
+  const { bullmq, options, logger } = parts;
+  const worker = new bullmq.Worker<QueuedDelivery, QueuedJobResult>(options.name, (job, token) => processJob(parts, job, token), {
+    connection: parts.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.stalledMs,
+    stalledInterval: options.stalledMs,
+    maxStalledCount: 1,
+  });
+  let reported = false;
+  worker.on('error', (error: Error) => {
+    // The connection's own listener says when Redis is away; anything else is said once a minute at most.
+    if (reported) return;
+    reported = true;
+    setTimeout(() => (reported = false), 60_000).unref();
+    logger.error(`The Keplars queue worker hit an error (${error.message}); it keeps going.`);
+  });
+  worker.on('failed', (job, error) => {
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && !(error instanceof bullmq.DelayedError)) {
+      loggerAbout(logger, job.data, job.attemptsMade).warn(`Delivery ${job.id} is now a dead letter after ${job.attemptsMade} attempt(s): ${error.message}`);
+    }
+  });
+  return worker;
+}
+
+async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, QueuedJobResult>, token: string | undefined): Promise<QueuedJobResult> {
+  const { bullmq, options, dispatch, registry, store, logger, telemetry } = parts;
+  const delivery = job.data;
+  await restoreMarks(delivery, store, parts.windowMs);
+  const attempt = { traceparent: delivery.traceparent, attempt: job.attemptsMade + 1 };
+  const result = await processQueuedDelivery(delivery, { deliver: (event) => telemetry.process(attempt, event, () => dispatch.deliver(event)) });
+  const answer = answerQueuedJob(
+    result,
+    {
+      attempt: job.attemptsMade + 1,
+      attempts: job.opts.attempts ?? options.attempts,
+      handlerNames: result.kind === 'delivered' ? registry.handlersFor(result.event.type, result.event.endpoint, result.event.tenant).map((handler) => handler.name) : [],
+      delivery,
+      lockMs: parts.lockMs,
+    },
+    loggerAbout(logger, result.kind === 'delivered' ? result.event : delivery, attempt.attempt),
+  );
+  switch (answer.kind) {
+    case 'complete':
+      return answer.result;
+    case 'wait':
+      await job.moveToDelayed(Date.now() + answer.delayMs, token);
+      throw new bullmq.DelayedError(answer.reason);
+    case 'retry':
+    case 'dead-letter': {
+      const eventId = result.kind === 'delivered' ? result.event.id : delivery.eventId;
+      const type = result.kind === 'delivered' ? result.event.type : delivery.type;
+      await job.updateData({ ...delivery, eventId, type, ...answer.record });
+      throw answer.kind === 'retry' ? new Error(answer.reason) : new bullmq.UnrecoverableError(answer.reason);
+    }
+  }
+}
+
+/** The logger, with the event's id, type and attempt as fields of each line, when the event could be read. */
+function loggerAbout(logger: LoggerService, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): LoggerService {
+  const event = 'id' in about ? about : about.eventId !== undefined ? { id: about.eventId, type: about.type ?? 'unknown' } : undefined;
+  if (event === undefined) return logger;
+  // The module's own log seam escapes each line and passes the fields on; a plain logger gets them directly.
+  return logger instanceof KeplarsLog ? logger.about(event, attempt) : withDeliveryFields(logger, event, attempt);
+}
+
+/**
+ * Before a retry or a replay, puts back the marks of the handlers that already succeeded, as the job
+ * recorded them: the store's own marks may have expired since (a dead letter replayed weeks later).
+ */
+async function restoreMarks(delivery: QueuedDelivery, store: KeplarsIdempotencyStore | undefined, windowMs: number): Promise<void> {
+  const { eventId, succeeded } = delivery;
+  if (!eventId || !succeeded?.length || !store?.markHandled) return;
+  const key = keplarsEventKey(delivery, eventId); // as the delivery keeps it: namespaced by endpoint and tenant
+  await Promise.all(succeeded.map((handler) => store.markHandled!(key, handler, windowMs)));
+}
