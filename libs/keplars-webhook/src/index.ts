@@ -19,7 +19,7 @@ export type {
   KeplarsWebhookOptions,
   KeplarsWebhookRouteOptions,
 } from './nest/options/keplars-webhook.options.js';
-export { KeplarsConfigurationError } from './nest/options/resolve-keplars-options.js';
+export { KeplarsConfigurationError } from './core/support/configuration-error.js';
 
 // Queue mode (SPEC §4a): the queue's name and injection token, and the dead letters.
 export { KEPLARS_QUEUE, KEPLARS_QUEUE_NAME, type KeplarsQueueRedisClient } from './adapters/bullmq-queue/keplars-queue.options.js';
@@ -65,4 +65,5 @@ export type { EventClaim, KeplarsIdempotencyStore } from './core/ports/idempoten
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './adapters/memory-store/memory-idempotency.store.js';
 export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './adapters/redis-store/redis-idempotency.store.js';
 
-export { KeplarsHealthIndicator, type KeplarsHealthResult, type KeplarsHealthThresholds } from './nest/health/keplars-health.indicator.js';
+export { KeplarsHealthIndicator, type KeplarsHealthResult } from './nest/health/keplars-health.indicator.js';
+export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { KeplarsDeadLetter, KeplarsDeadLetters } from '../adapters/bullmq-queue/keplars-dead-letters.js';
 import { KEPLARS_QUEUE_NAME } from '../adapters/bullmq-queue/keplars-queue.options.js';
-import { redactedUrl } from '../adapters/bullmq-queue/queue-connections.js';
+import { redactedUrl } from '../core/support/redacted-url.js';
 
 /** Where the command prints: stdout and stderr in the command, a buffer in tests. */
 export interface CommandOutput {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { HANDLERS_HEADER, REFUSED_HEADER } from '../nest/http/webhook-response-headers.js';
 import { isKnownKeplarsEventType } from '../core/0-event/keplars-event.js';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsDeliveryResponse } from '../testing/index.js';
 import { parseSendArgs, SECRET_VARIABLE, SEND_USAGE, type SendOptions } from './parse-send-args.js';
 import { resolveSendSecret, type FoundSecret } from './resolve-send-secret.js';
+import { REFUSED_HEADER } from '../core/5-answer/answer-headers.js';
+import { HANDLERS_HEADER } from '../core/5-answer/answer-headers.js';
 
 /** Where `keplars-send` prints: stdout and stderr in the command, a buffer in tests. */
 export interface SendOutput {

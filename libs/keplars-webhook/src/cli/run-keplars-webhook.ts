@@ -1,8 +1,9 @@
 import { KeplarsDeadLetters } from '../adapters/bullmq-queue/keplars-dead-letters.js';
 import { KEPLARS_QUEUE_NAME } from '../adapters/bullmq-queue/keplars-queue.options.js';
 import { findKeplarsQueues, keplarsQueueExists, type FoundKeplarsQueue } from '../adapters/bullmq-queue/find-keplars-queues.js';
-import { closeQueueConnection, loadBullMQ, openQueueConnection, redactedUrl } from '../adapters/bullmq-queue/queue-connections.js';
+import { closeQueueConnection, loadBullMQ, openQueueConnection } from '../adapters/bullmq-queue/queue-connections.js';
 import { DEAD_LETTERS_EXIT, DEAD_LETTERS_USAGE, parseDeadLettersArgs, runDeadLettersCommand, type CommandOutput } from './run-dead-letters.js';
+import { redactedUrl } from '../core/support/redacted-url.js';
 
 export const KEPLARS_WEBHOOK_USAGE = `Usage: keplars-webhook <command>
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
+import { rawBodyOf, type QueuedDelivery } from '../../core/ports/queued-delivery.js';
+import type { DeliveryQueue } from '../../core/ports/delivery-queue.js';
 import { keplarsEventKey } from '../../core/4-deliver/event-key.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import { OperationDeadlines, type Watched } from '../../core/support/operation-deadlines.js';
@@ -75,7 +76,7 @@ interface PendingWrite {
  * job by BullMQ's own script, whole or not at all. A delivery is answered once its own job is
  * acknowledged; if the batch fails, none is answered 2xx.
  */
-export class KeplarsDeliveryQueue {
+export class KeplarsDeliveryQueue implements DeliveryQueue {
   private readonly deadlines: OperationDeadlines;
   /** The writes of this turn, sent at its end; none on a Cluster (its keys live on several nodes). */
   private pending: PendingWrite[] | undefined;
@@ -96,6 +97,16 @@ export class KeplarsDeliveryQueue {
     if (this.batches) client.defineCommand(SCRIPT_COMMAND, { lua: QUEUED_OR_HANDLED });
   }
 
+  /**
+   * One job per event and endpoint (and tenant): the same id from two accounts is two jobs. A body
+   * that could not be read is one job per distinct bytes, named `unreadable`.
+   */
+  enqueue(delivery: QueuedDelivery): Promise<QueueWrite> {
+    if (delivery.eventId === undefined) return this.write(delivery, unreadableJobId(rawBodyOf(delivery)), UNREADABLE_JOB_NAME);
+    return this.write(delivery, deliveryJobId(keplarsEventKey(delivery, delivery.eventId)), delivery.type ?? UNREADABLE_JOB_NAME);
+  }
+
+  /** Writes the delivery as the job named, unless a job of that id is queued or the event is handled. */
   write(delivery: QueuedDelivery, jobId: string, jobName: string): Promise<QueueWrite> {
     return new Promise((resolve, reject) => {
       const watched = this.deadlines.start((error) => reject(new KeplarsQueueUnavailableError(error)));

@@ -1,10 +1,10 @@
-import type { LoggerService } from '@nestjs/common';
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
 import type { ResolvedQueueOptions } from './keplars-queue.options.js';
 import { startQueueWorker, type QueueWorkerParts } from './keplars-queue-worker.js';
 import { closeQueueConnection, loadBullMQ, openQueueConnection, type BullMQ } from './queue-connections.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
 /**
  * The BullMQ side of queue mode for one app: the queue (receivers write to it, the dead letters are
@@ -19,10 +19,10 @@ export class KeplarsQueueRuntime {
     readonly bullmq: BullMQ,
     readonly queue: Queue<QueuedDelivery>,
     readonly connection: Redis,
-    private readonly logger: LoggerService,
+    private readonly logger: KeplarsLogger,
   ) {}
 
-  static async open(options: ResolvedQueueOptions, logger: LoggerService): Promise<KeplarsQueueRuntime> {
+  static async open(options: ResolvedQueueOptions, logger: KeplarsLogger): Promise<KeplarsQueueRuntime> {
     const bullmq = await loadBullMQ();
     const connection = await openQueueConnection(options.redis, 'receiver', logger);
     const queue = new bullmq.Queue<QueuedDelivery>(options.name, {

@@ -1,5 +1,3 @@
-import type { LoggerService } from '@nestjs/common';
-import { KeplarsLog } from '../../nest/log/keplars-log.js';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
@@ -7,12 +5,12 @@ import { keplarsEventKey } from '../../core/4-deliver/event-key.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-delivery.js';
 import type { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
-import { withDeliveryFields } from '../../nest/log/delivery-log-fields.js';
 import type { DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { answerQueuedJob, type QueuedJobResult } from '../../core/5-answer/answer-queued-job.js';
 import type { ResolvedQueueOptions } from './keplars-queue.options.js';
 import { processQueuedDelivery } from '../../core/4-deliver/process-queued-delivery.js';
 import type { BullMQ } from './queue-connections.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
 export interface QueueWorkerParts {
   readonly bullmq: BullMQ;
@@ -23,7 +21,7 @@ export interface QueueWorkerParts {
   readonly store: KeplarsIdempotencyStore | undefined;
   readonly windowMs: number;
   readonly lockMs: number;
-  readonly logger: LoggerService;
+  readonly logger: KeplarsLogger;
   readonly telemetry: DeliveryTelemetry;
 }
 
@@ -92,12 +90,10 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
   }
 }
 
-/** The logger, with the event's id, type and attempt as fields of each line, when the event could be read. */
-function loggerAbout(logger: LoggerService, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): LoggerService {
+/** The log, with the event's id, type and attempt as fields of each line, when the event could be read. */
+function loggerAbout(logger: KeplarsLogger, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): KeplarsLogger {
   const event = 'id' in about ? about : about.eventId !== undefined ? { id: about.eventId, type: about.type ?? 'unknown' } : undefined;
-  if (event === undefined) return logger;
-  // The module's own log seam escapes each line and passes the fields on; a plain logger gets them directly.
-  return logger instanceof KeplarsLog ? logger.about(event, attempt) : withDeliveryFields(logger, event, attempt);
+  return event === undefined ? logger : logger.about(event, attempt);
 }
 
 /**

@@ -1,15 +1,7 @@
-import type { KeplarsHealthPart, KeplarsHealthProbe, KeplarsHealthThresholds } from '../../nest/health/keplars-health.indicator.js';
-
-/** How far behind the workers are: what the queue's metrics and its health check read. */
-export interface QueueBacklog {
-  readonly waiting: number;
-  readonly active: number;
-  readonly delayed: number;
-  /** Deliveries that ran out of attempts, or could not be read: they wait for a replay. */
-  readonly deadLetters: number;
-  /** Seconds the oldest waiting delivery has waited (0 when none waits). */
-  readonly oldestWaitingAgeSeconds: number;
-}
+import type { KeplarsHealthThresholds } from '../../core/ports/health-probe.js';
+import type { KeplarsHealthPart } from '../../core/ports/health-probe.js';
+import type { KeplarsHealthProbe } from '../../core/ports/health-probe.js';
+import type { QueueBacklog } from '../../core/ports/delivery-queue.js';
 
 /**
  * What {@link readQueueBacklog} needs of a BullMQ `Queue`, spelled out so that this file's types name

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { KeplarsConfigurationError } from '../../nest/options/resolve-keplars-options.js';
 import type { KeplarsQueueRedisClient } from './keplars-queue.options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import { redactedUrl } from '../../core/support/redacted-url.js';
 
 export type BullMQ = typeof import('bullmq');
 
@@ -75,15 +76,4 @@ export async function openQueueConnection(
 /** Closes a connection, whether it is up or still trying to reconnect. */
 export async function closeQueueConnection(client: Redis): Promise<void> {
   await client.quit().catch(() => client.disconnect());
-}
-
-/** The URL without its password, for log lines. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the configured URL';
-  }
 }

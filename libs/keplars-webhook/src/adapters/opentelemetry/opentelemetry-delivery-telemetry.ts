@@ -1,20 +1,14 @@
 import type { Attributes, Context, Counter, Histogram, Meter, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { isKnownKeplarsEventType, type KeplarsEvent } from '../../core/0-event/keplars-event.js';
-import type { DeliveryOutcome } from '../../core/4-deliver/keplars-event-delivery.js';
-import type { KeplarsEventHandler } from '../../core/4-deliver/keplars-handler-registry.js';
-import type { QueueBacklog } from '../bullmq-queue/queue-backlog.js';
-import type { DeliveryTelemetry, QueuedAttempt, QueueWriteResult } from '../../core/ports/delivery-telemetry.js';
+import type { DeliveryTelemetry, QueuedAttempt } from '../../core/ports/delivery-telemetry.js';
 import type { OpenTelemetryApi } from './load-opentelemetry.js';
 import type { SignedDeliveryClock } from '../../core/1-verify/signed-delivery-clock.js';
-import {
-  ATTRIBUTE,
-  DURATION_BUCKETS_SECONDS,
-  METER_NAME,
-  METRIC,
-  SPAN,
-  type DeliveryOutcomeName,
-  type RefusalReason,
-} from './telemetry-names.js';
+import { ATTRIBUTE, DURATION_BUCKETS_SECONDS, METER_NAME, METRIC, SPAN, type DeliveryOutcomeName } from './telemetry-names.js';
+import type { DeliveryOutcome } from '../../core/0-event/delivery-outcome.js';
+import type { KeplarsEventHandler } from '../../core/0-event/keplars-event-handler.js';
+import type { QueueWriteResult } from '../../core/0-event/delivery-outcome.js';
+import type { RefusalReason } from '../../core/0-event/delivery-outcome.js';
+import type { QueueBacklog } from '../../core/ports/delivery-queue.js';
 
 const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {
   handled: 'handled',

@@ -65,7 +65,6 @@ export type DeliveryOutcomeName =
  * route with `tenants`, the tenant's secret could not be looked up (answered 503). An unknown tenant
  * counts as `signature`, as it is answered.
  */
-export type RefusalReason = 'signature' | 'timestamp' | 'payload' | 'size' | 'content_type' | 'tenant_secret';
 
 /** Bucket bounds in seconds, as OpenTelemetry's HTTP conventions advise for request durations. */
 export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

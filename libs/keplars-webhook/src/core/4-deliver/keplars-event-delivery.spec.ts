@@ -3,8 +3,9 @@ import type { KeplarsEvent } from '../0-event/keplars-event.js';
 import { keplarsEventKey } from './event-key.js';
 import { MemoryIdempotencyStore } from '../../adapters/memory-store/memory-idempotency.store.js';
 import { RedisIdempotencyStore } from '../../adapters/redis-store/redis-idempotency.store.js';
-import { KeplarsEventDelivery, KeplarsHandlerTimeoutError, type DeliveryOutcome } from './keplars-event-delivery.js';
+import { KeplarsEventDelivery, KeplarsHandlerTimeoutError } from './keplars-event-delivery.js';
 import { KeplarsHandlerRegistry, patternMatches } from './keplars-handler-registry.js';
+import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
 
 const settings = { windowMs: 60_000, derivedIdWindowMs: 60_000, lockMs: 5_000 };
 const event = (type: string, id = 'evt_1'): KeplarsEvent =>

@@ -2,22 +2,10 @@ import { hasDerivedId } from '../3-normalize/derive-event-id.js';
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
 import { keplarsEventKey } from './event-key.js';
 import type { EventClaim, KeplarsIdempotencyStore } from '../ports/idempotency-store.js';
-import { countListeners, type KeplarsEventHandler, type KeplarsHandlerRegistry } from './keplars-handler-registry.js';
-
-export interface HandlerFailure {
-  readonly handler: string;
-  readonly error: unknown;
-}
-
-/** How one delivery of an event ended; the HTTP layer maps each to a status (SPEC §3). */
-export type DeliveryOutcome =
-  | { readonly kind: 'handled'; readonly handlers: number; readonly ran: readonly KeplarsEventHandler[]; readonly unrecorded?: unknown }
-  /** Valid and new, but no handler or listener of the app takes its type (answered 200 all the same, SPEC §3). */
-  | { readonly kind: 'no-handler'; readonly unrecorded?: unknown }
-  | { readonly kind: 'duplicate' }
-  | { readonly kind: 'in-progress' }
-  | { readonly kind: 'handler-failed'; readonly failures: readonly HandlerFailure[] }
-  | { readonly kind: 'store-unavailable'; readonly error: unknown };
+import { countListeners, type KeplarsHandlerRegistry } from './keplars-handler-registry.js';
+import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { HandlerFailure } from '../0-event/delivery-outcome.js';
 
 export interface DeliverySettings {
   readonly windowMs: number;

@@ -1,9 +1,9 @@
 import { rawBodyOf, type QueuedDelivery } from '../ports/queued-delivery.js';
 import { parseWebhookJson } from '../2-read/unreadable-json-body.js';
-import { validateKeplarsPayload } from '../2-read/validate-keplars-payload.js';
 import { DEFAULT_ENDPOINT, type KeplarsEvent } from '../0-event/keplars-event.js';
-import { normalizeKeplarsPayload } from '../3-normalize/normalize-keplars-payload.js';
-import type { DeliveryOutcome, KeplarsEventDelivery } from './keplars-event-delivery.js';
+import { readKeplarsEvent } from '../3-normalize/read-keplars-event.js';
+import type { KeplarsEventDelivery } from './keplars-event-delivery.js';
+import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
 
 /** What a worker made of one queued delivery. */
 export type QueuedDeliveryResult =
@@ -17,9 +17,8 @@ export type QueuedDeliveryResult =
  */
 export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: Pick<KeplarsEventDelivery, 'deliver'>): Promise<QueuedDeliveryResult> {
   const body = parseWebhookJson(rawBodyOf(delivery)); // as the route read it: not JSON is unreadable, with the same reason
-  const validation = validateKeplarsPayload(body); // 3. validated
-  if (!validation.valid) return { kind: 'unreadable', messages: validation.messages };
   const source = { endpoint: delivery.endpoint ?? DEFAULT_ENDPOINT, tenant: delivery.tenant };
-  const event = normalizeKeplarsPayload(validation.payload, new Date(delivery.receivedAt), source); // 4. normalised, from the endpoint (and tenant) that received it
-  return { kind: 'delivered', event, outcome: await dispatch.deliver(event) }; // 5-6. deduplicated, dispatched
+  const read = readKeplarsEvent(body, source, new Date(delivery.receivedAt)); // read as the receiver read it, from the endpoint (and tenant) that received it
+  if (read.event === undefined) return { kind: 'unreadable', messages: read.unreadable };
+  return { kind: 'delivered', event: read.event, outcome: await dispatch.deliver(read.event) }; // delivered: deduplicated, dispatched
 }

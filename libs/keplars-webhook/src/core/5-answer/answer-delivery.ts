@@ -1,7 +1,6 @@
-import { ConflictException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { DeliveryOutcome } from '../4-deliver/keplars-event-delivery.js';
-import type { KeplarsLog } from '../../nest/log/keplars-log.js';
+import type { DeliveryOutcome, QueueWriteOutcome } from '../0-event/delivery-outcome.js';
+import type { KeplarsLogger } from '../ports/log.js';
 
 /** The body of a 200 answer. */
 export interface KeplarsWebhookAnswer {
@@ -16,21 +15,37 @@ export interface KeplarsWebhookAnswer {
   readonly quarantined?: true;
 }
 
-const RECEIVED: KeplarsWebhookAnswer = Object.freeze({ received: true });
-const DUPLICATE: KeplarsWebhookAnswer = Object.freeze({ received: true, duplicate: true });
-const QUARANTINED: KeplarsWebhookAnswer = Object.freeze({ received: true, quarantined: true });
+/**
+ * How the route answers a request that passed the signature check: 200 with its body, or a refusal
+ * by status, which the framework's shell turns into its own error answer (in Nest, the matching
+ * `HttpException`, so the body keeps Nest's shape and no internal detail).
+ */
+export type KeplarsAnswer =
+  | { readonly status: 200; readonly body: KeplarsWebhookAnswer }
+  /** The signed body is not a Keplars event; `messages` says why, one per problem. */
+  | { readonly status: 400; readonly messages: readonly string[] }
+  /** Retry later: another delivery holds the event (409), a handler failed (500), the store or queue is away (503). */
+  | { readonly status: 409 | 500 | 503; readonly message?: string };
 
-/** How queue mode's receiving side ended: written down (or found already there), or not at all. */
-export type QueueWriteOutcome =
-  | { readonly kind: 'queued' | 'duplicate' }
-  | { readonly kind: 'quarantined'; readonly messages: readonly string[] }
-  | { readonly kind: 'queue-unavailable'; readonly error: unknown };
+// Every answer is one of a few shapes: built once, shared by every request (nothing to allocate).
+const RECEIVED: KeplarsAnswer = Object.freeze({ status: 200, body: Object.freeze({ received: true }) });
+const DUPLICATE: KeplarsAnswer = Object.freeze({ status: 200, body: Object.freeze({ received: true, duplicate: true }) });
+const QUARANTINED: KeplarsAnswer = Object.freeze({ status: 200, body: Object.freeze({ received: true, quarantined: true }) });
+const IN_PROGRESS: KeplarsAnswer = Object.freeze({ status: 409, message: 'This event is being handled by another delivery; retry later.' });
+const FAILED: KeplarsAnswer = Object.freeze({ status: 500 });
+const UNAVAILABLE: KeplarsAnswer = Object.freeze({ status: 503 });
+
+/** A signed body that is not a Keplars event (not JSON, no type, a field of the wrong kind): 400, inline mode. */
+export function answerUnreadable(messages: readonly string[], logger: KeplarsLogger): KeplarsAnswer {
+  logger.warn(`Rejected a signed webhook with an invalid payload (400): ${messages.join('; ')}`);
+  return { status: 400, messages };
+}
 
 /**
  * Queue mode's answers (SPEC §4a): 2xx only once Redis has the delivery; 503 when it does not, so
  * Keplars retries.
  */
-export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<KeplarsEvent, 'id' | 'type'> | undefined, logger: KeplarsLog): KeplarsWebhookAnswer {
+export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<KeplarsEvent, 'id' | 'type'> | undefined, logger: KeplarsLogger): KeplarsAnswer {
   if (outcome.kind === 'queued') return RECEIVED; // the common case: nothing to say, nothing to build
   // Log lines about an event carry its fields; one the module cannot read has none.
   const about = event === undefined ? 'a signed webhook the module cannot read' : `${event.type} ${event.id}`;
@@ -44,7 +59,7 @@ export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<Keplars
       return QUARANTINED;
     case 'queue-unavailable':
       log.error(`Answered 503 to ${about}: it could not be queued (${messageOf(outcome.error)}). Keplars will retry.`);
-      throw new ServiceUnavailableException();
+      return UNAVAILABLE;
   }
 }
 
@@ -52,7 +67,7 @@ export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<Keplars
  * The module's whole error policy (SPEC §3): how a delivery's outcome is answered and logged. Errors
  * answer in Nest's shape without internal detail; the log line says what happened and what to do.
  */
-export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, logger: KeplarsLog): KeplarsWebhookAnswer {
+export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, logger: KeplarsLogger): KeplarsAnswer {
   const about = `${event.type} ${event.id}`;
   switch (outcome.kind) {
     case 'handled':
@@ -69,7 +84,7 @@ export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, lo
       return DUPLICATE;
     case 'in-progress':
       logger.warn(`Answered 409 to a delivery of ${about}: another delivery of it is still running. Keplars will retry.`);
-      throw new ConflictException('This event is being handled by another delivery; retry later.');
+      return IN_PROGRESS;
     case 'handler-failed':
       for (const { handler, error } of outcome.failures) {
         logger.error(
@@ -77,12 +92,12 @@ export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, lo
           error instanceof Error ? error.stack : String(error),
         );
       }
-      throw new InternalServerErrorException();
+      return FAILED;
     case 'store-unavailable':
       logger.error(
         `Answered 503 to ${about} without running handlers: the deduplication store is unreachable (${messageOf(outcome.error)}). Keplars will retry.`,
       );
-      throw new ServiceUnavailableException();
+      return UNAVAILABLE;
   }
 }
 

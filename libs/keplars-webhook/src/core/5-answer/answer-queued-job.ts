@@ -1,6 +1,6 @@
-import type { LoggerService } from '@nestjs/common';
 import type { QueuedDelivery, QueuedHandlerFailure } from '../ports/queued-delivery.js';
 import type { QueuedDeliveryResult } from '../4-deliver/process-queued-delivery.js';
+import type { KeplarsLogger } from '../ports/log.js';
 
 /** What a worker's job ends as; the worker shell does it with BullMQ. */
 export type QueuedJobAnswer =
@@ -37,7 +37,7 @@ export interface QueuedJobContext {
  * the log line that says so. A failure keeps every handler's last error in the job, so the dead
  * letter says what went wrong, and which handlers succeeded, so a replay runs only the others.
  */
-export function answerQueuedJob(result: QueuedDeliveryResult, context: QueuedJobContext, logger: LoggerService): QueuedJobAnswer {
+export function answerQueuedJob(result: QueuedDeliveryResult, context: QueuedJobContext, logger: KeplarsLogger): QueuedJobAnswer {
   if (result.kind === 'unreadable') {
     const reason = `unreadable: ${result.messages.join('; ')}`;
     logger.warn(`Kept a signed delivery the module cannot read as a dead letter (${reason}); replay it once the module reads it.`);
@@ -50,10 +50,10 @@ export function answerQueuedJob(result: QueuedDeliveryResult, context: QueuedJob
       if (outcome.unrecorded !== undefined) logger.warn(`Handled ${about}, but could not record it: a redelivery would run its handlers again.`);
       return { kind: 'complete', result: { eventId: event.id, type: event.type, handlers: outcome.handlers } };
     case 'no-handler':
-      logger.debug?.(`No handler takes ${about}.`);
+      logger.debug(`No handler takes ${about}.`);
       return { kind: 'complete', result: { eventId: event.id, type: event.type, handlers: 0 } };
     case 'duplicate':
-      logger.debug?.(`Duplicate of ${event.type} ${event.id}: already handled, no handler ran.`);
+      logger.debug(`Duplicate of ${event.type} ${event.id}: already handled, no handler ran.`);
       return { kind: 'complete', result: { eventId: event.id, type: event.type, duplicate: true } };
     case 'in-progress': {
       const delayMs = Math.min(context.lockMs, 5000);

@@ -1,20 +1,15 @@
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { DeliveryOutcome } from '../4-deliver/keplars-event-delivery.js';
-import type { KeplarsEventHandler } from '../4-deliver/keplars-handler-registry.js';
-import type { QueueBacklog } from '../../adapters/bullmq-queue/queue-backlog.js';
-import type { RefusalReason } from '../../adapters/opentelemetry/telemetry-names.js';
-
-/** How queue mode's receiving side ended, as the telemetry counts it. */
-export type QueueWriteResult = 'queued' | 'duplicate' | 'quarantined' | 'queue-unavailable';
+import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { RefusalReason } from '../0-event/delivery-outcome.js';
+import type { QueueWriteResult } from '../0-event/delivery-outcome.js';
+import type { QueueBacklog } from './delivery-queue.js';
 
 /** What a worker knows of the queued delivery it runs: the trace it was queued in, and which attempt this is. */
 export interface QueuedAttempt {
   readonly traceparent?: string;
   readonly attempt: number;
 }
-
-/** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else {@link NoTelemetry}. */
-export const KEPLARS_TELEMETRY = Symbol.for('nestjs-keplars-webhook:telemetry'); // global: see module/keplars-webhook.constants.ts
 
 /**
  * What the module reports about a request, observed from the steps' outcomes rather than threaded

@@ -1,7 +1,7 @@
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { DeliveryOutcome } from '../4-deliver/keplars-event-delivery.js';
-import type { KeplarsEventHandler } from '../4-deliver/keplars-handler-registry.js';
 import type { DeliveryTelemetry, QueuedAttempt } from './delivery-telemetry.js';
+import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
 
 /**
  * Without `@opentelemetry/api`: nothing is measured, nothing wrapped. A class, one instance per app, and

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { bullBoardVersionProblem, TESTED_BULL_BOARD_VERSION } from './bull-board-versions.js';
 import { installedPackageVersion } from './installed-package-version.js';
 
-const root = new URL('../../../../', import.meta.url);
+const root = new URL('../../../../../', import.meta.url);
 const manifest = (path: string) => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
 
 describe('bullBoardVersionProblem', () => {

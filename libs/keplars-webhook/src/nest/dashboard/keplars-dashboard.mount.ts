@@ -2,13 +2,13 @@ import type { OnModuleInit } from '@nestjs/common';
 import type { ApplicationConfig, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { DEFAULT_ENDPOINT } from '../../core/0-event/keplars-event.js';
 import type { KeplarsLog } from '../log/keplars-log.js';
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
 import { DashboardGate } from './dashboard-gate.js';
 import { findDashboardQueues, type DashboardQueue } from './dashboard-queues.js';
 import { loadBullBoard, loadBullMQQueueAdapter, type BullBoard, type BullMQQueueAdapter } from './load-bull-board.js';
 import { mountOnExpress, type ExpressAppLike } from './mount-on-express.js';
 import { mountOnFastify, type FastifyLike } from './mount-on-fastify.js';
 import type { DisabledDashboardOptions, ResolvedDashboardOptions } from './resolve-dashboard-options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 /**
  * Mounts the dashboard once the app's routes are registered (`onModuleInit`, before Nest's 404

@@ -1,6 +1,6 @@
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
 import { BULL_BOARD_ADAPTERS, bullBoardVersionProblem, TESTED_BULL_BOARD_VERSION, type BullBoardVersions } from './bull-board-versions.js';
 import { installedPackageVersion } from './installed-package-version.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 /** What the dashboard uses of bull-board, for one HTTP adapter. */
 export interface BullBoard {

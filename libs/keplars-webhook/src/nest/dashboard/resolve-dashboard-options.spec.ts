@@ -1,6 +1,6 @@
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
 import type { KeplarsDashboardOptions } from './keplars-dashboard.options.js';
 import { resolveDashboardOptions } from './resolve-dashboard-options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 const refusal = (options: unknown): string => {
   try {

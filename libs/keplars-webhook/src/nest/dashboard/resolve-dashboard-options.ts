@@ -1,5 +1,5 @@
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
 import type { KeplarsDashboardAuthHook, KeplarsDashboardOptions } from './keplars-dashboard.options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 /** Who may see the dashboard, checked: basic auth for one user, or the app's own check. */
 export type ResolvedDashboardAuth =

@@ -3,9 +3,12 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { isKnownKeplarsEventType, KEPLARS_EVENT_TYPES, type KeplarsEvent } from '../../core/0-event/keplars-event.js';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints, type KeplarsEndpoint } from '../options/keplars-endpoints.js';
-import { KeplarsConfigurationError, type ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
-import { KeplarsHandlerRegistry, type HandlerSubscription, type KeplarsEventHandler } from '../../core/4-deliver/keplars-handler-registry.js';
+import { type ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
+import { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
+import type { KeplarsEventHandler } from '../../core/0-event/keplars-event-handler.js';
+import type { HandlerSubscription } from '../../core/0-event/keplars-event-handler.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 

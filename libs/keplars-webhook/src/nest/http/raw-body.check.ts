@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { Readable } from 'node:stream';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints } from '../options/keplars-endpoints.js';
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 export const RAW_BODY_FIX =
   'Keplars signs the exact bytes it sends, so Nest must keep them: create the app with ' +

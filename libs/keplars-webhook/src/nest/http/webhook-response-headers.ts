@@ -1,21 +1,6 @@
-/**
- * Headers the module adds to its answers, so that what answered can be told from outside (SPEC §6).
- * Documented in the README; the sender (`keplars-webhook-send`) reads both.
- */
-
-/**
- * On every answer the module itself refuses (401, 400, 409, 413, 415, 500, 503): `1`, never the
- * reason. A refusal without it came from the app around the module (a global guard, a throttler, a
- * body parser), before the webhook module ran.
- */
-export const REFUSED_HEADER = 'x-keplars-webhook-refused';
-
-/**
- * On a 2xx answer, outside production (`NODE_ENV !== 'production'`): how many handlers ran for the
- * event, so a handler that is never found (its service left out of `providers`) does not look like
- * success. Off in production: it would tell anyone how the app is wired.
- */
-export const HANDLERS_HEADER = 'x-keplars-webhook-handlers';
+import { BadRequestException, ConflictException, HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
+import type { KeplarsAnswer, KeplarsWebhookAnswer } from '../../core/5-answer/answer-delivery.js';
+import { REFUSED_HEADER } from '../../core/5-answer/answer-headers.js';
 
 /** Express's `response` and Fastify's `reply` both have `header(name, value)`. */
 interface HeaderTarget {
@@ -33,4 +18,26 @@ export function setResponseHeader(response: unknown, name: string, value: string
 export function refusal<E extends Error>(response: unknown, exception: E): E {
   setResponseHeader(response, REFUSED_HEADER, '1');
   return exception;
+}
+
+/**
+ * The core's answer as Nest gives it: the body of a 200, or the refusal thrown as the matching
+ * `HttpException` (Nest's error shape, no internal detail), marked as the module's own.
+ */
+export function httpAnswer(answer: KeplarsAnswer, response: unknown): KeplarsWebhookAnswer {
+  if (answer.status === 200) return answer.body;
+  throw refusal(response, httpException(answer));
+}
+
+function httpException(answer: Exclude<KeplarsAnswer, { status: 200 }>): HttpException {
+  switch (answer.status) {
+    case 400:
+      return new BadRequestException(answer.messages);
+    case 409:
+      return new ConflictException(answer.message);
+    case 500:
+      return new InternalServerErrorException(answer.message);
+    case 503:
+      return new ServiceUnavailableException(answer.message);
+  }
 }

@@ -7,7 +7,7 @@ import { declaresBody, isJsonRequest, type KeplarsWebhookRequest } from './kepla
 import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
 import { parseWebhookJson, UnreadableJsonBody } from '../../core/2-read/unreadable-json-body.js';
-import { REFUSED_HEADER } from './webhook-response-headers.js';
+import { REFUSED_HEADER } from '../../core/5-answer/answer-headers.js';
 
 /** A route that receives webhooks, as the module's endpoints describe it. */
 export interface ReceivingRoute {

@@ -2,6 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import type { KeplarsEvent } from '../../core/0-event/keplars-event.js';
 import { LOG_CONTEXT } from '../options/keplars-webhook.constants.js';
 import { withDeliveryFields } from './delivery-log-fields.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
 /**
  * The one way the module writes a log line. Every message passes through {@link escapeControlCharacters}
@@ -9,7 +10,7 @@ import { withDeliveryFields } from './delivery-log-fields.js';
  * log line, an ANSI escape colour the operator's terminal. (Structured fields, when the app uses
  * Nest's JSON logger, belong here too: one seam for every line.)
  */
-export class KeplarsLog {
+export class KeplarsLog implements KeplarsLogger {
   constructor(private readonly logger: LoggerService = new Logger(LOG_CONTEXT)) {}
 
   /** The same seam for lines about one delivery: they carry its event id, type and attempt as fields. */

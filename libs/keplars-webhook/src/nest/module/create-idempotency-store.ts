@@ -1,8 +1,10 @@
 import type { ResolvedDeduplication } from '../options/resolve-keplars-options.js';
-import { KeplarsConfigurationError } from '../options/resolve-keplars-options.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import { MemoryIdempotencyStore } from '../../adapters/memory-store/memory-idempotency.store.js';
-import { RedisIdempotencyStore, type KeplarsRedisClient } from '../../adapters/redis-store/redis-idempotency.store.js';
+import { RedisIdempotencyStore } from '../../adapters/redis-store/redis-idempotency.store.js';
+import { connectRedisStore } from '../../adapters/redis-store/connect-redis-store.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import { redactedUrl } from '../../core/support/redacted-url.js';
 
 export interface StoreLogger {
   log(message: string): void;
@@ -28,47 +30,7 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
       const { redis, keyPrefix, operationTimeoutMs } = store.options;
       if (typeof redis !== 'string') return new RedisIdempotencyStore(redis, { keyPrefix, operationTimeoutMs });
       const description = `Redis at ${redactedUrl(redis)}`;
-      return new RedisIdempotencyStore(await connectRedis(redis, description, logger), { keyPrefix, operationTimeoutMs, description }, true);
+      return new RedisIdempotencyStore(await connectRedisStore(redis, description, logger), { keyPrefix, operationTimeoutMs, description }, true);
     }
-  }
-}
-
-async function connectRedis(url: string, where: string, logger: StoreLogger): Promise<KeplarsRedisClient> {
-  let Redis: typeof import('ioredis').Redis;
-  try {
-    ({ Redis } = await import('ioredis'));
-  } catch {
-    throw new KeplarsConfigurationError(['deduplication.store.redis needs the "ioredis" package: npm install ioredis']);
-  }
-  const client = new Redis(url, {
-    // Fail a call at once while disconnected, so a webhook gets 503 (and Keplars retries) instead
-    // of waiting on a queue; the client keeps reconnecting in the background.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    lazyConnect: true,
-  });
-  let down = false;
-  client.on('error', (error: Error) => {
-    if (down) return;
-    down = true;
-    logger.error(`${where} is unreachable (${error.message}): webhooks are answered 503 until it is back.`);
-  });
-  client.on('ready', () => {
-    if (down) logger.log(`${where} is reachable again: webhooks are handled.`);
-    down = false;
-  });
-  await client.connect().catch(() => undefined); // reported by the 'error' listener; reconnects on its own
-  return client;
-}
-
-/** The URL without its password, for log lines. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the configured URL';
   }
 }

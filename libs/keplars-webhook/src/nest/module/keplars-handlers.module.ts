@@ -7,10 +7,11 @@ import { KeplarsHandlerExplorer } from '../handlers/keplars-handler.explorer.js'
 import { KeplarsLog } from '../log/keplars-log.js';
 import { RefusalLog } from '../log/refusal-log.js';
 import { createDeliveryTelemetry } from '../../adapters/opentelemetry/create-delivery-telemetry.js';
-import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
+import { type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { SignedDeliveryClock } from '../../core/1-verify/signed-delivery-clock.js';
 import { KeplarsEndpoints } from '../options/keplars-endpoints.js';
 import { RawBodyCheck } from '../http/raw-body.check.js';
+import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 
 /**
  * What every import of `KeplarsWebhookModule` shares: one registry of handlers, found and checked

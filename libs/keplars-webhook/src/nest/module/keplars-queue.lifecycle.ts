@@ -5,10 +5,11 @@ import { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-reg
 import { processes } from '../../adapters/bullmq-queue/keplars-queue.options.js';
 import type { KeplarsQueueRuntime } from '../../adapters/bullmq-queue/keplars-queue-runtime.js';
 import { readQueueBacklog } from '../../adapters/bullmq-queue/queue-backlog.js';
-import { KEPLARS_TELEMETRY, type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
+import { type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME } from '../options/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
+import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 
 /**
  * Starts queue mode's worker once the app's handlers are known, and stops it first at shutdown

@@ -14,7 +14,7 @@ import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints } from '../options/keplars-endpoints.js';
 import { KeplarsHandlersModule } from './keplars-handlers.module.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE } from '../options/keplars-webhook.constants.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE, KEPLARS_DELIVERY_QUEUE } from '../options/keplars-webhook.constants.js';
 import {
   KEPLARS_ASYNC_OPTIONS_TYPE,
   KEPLARS_MODULE_OPTIONS,
@@ -23,7 +23,8 @@ import {
 } from './keplars-webhook.module-definition.js';
 import type { KeplarsWebhookOptions } from '../options/keplars-webhook.options.js';
 import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../health/keplars-health.indicator.js';
-import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions, type ResolvedKeplarsOptions, type ResolvedRoute } from '../options/resolve-keplars-options.js';
+import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptions, type ResolvedRoute } from '../options/resolve-keplars-options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 /**
  * Receives Keplars webhooks: mounts `POST /webhooks/keplars`, verifies each request's signature,
@@ -105,7 +106,7 @@ import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions
       inject: [KEPLARS_QUEUE_RUNTIME],
     },
     {
-      provide: KeplarsDeliveryQueue,
+      provide: KEPLARS_DELIVERY_QUEUE,
       useFactory: (runtime: KeplarsQueueRuntime | undefined, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions) =>
         runtime && receives(options.queue)
           ? new KeplarsDeliveryQueue(

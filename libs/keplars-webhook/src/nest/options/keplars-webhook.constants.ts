@@ -8,6 +8,12 @@ export const KEPLARS_OPTIONS = Symbol.for('nestjs-keplars-webhook:options');
 /** The idempotency store in use, or `undefined` with deduplication off. */
 export const KEPLARS_IDEMPOTENCY_STORE = Symbol.for('nestjs-keplars-webhook:idempotency-store');
 
+/** The telemetry in use: OpenTelemetry's when `@opentelemetry/api` is installed, else `NoTelemetry`. */
+export const KEPLARS_TELEMETRY = Symbol.for('nestjs-keplars-webhook:telemetry');
+
+/** Queue mode's receiving side (the core's `DeliveryQueue` port), or `undefined` where this app receives nothing. */
+export const KEPLARS_DELIVERY_QUEUE = Symbol.for('nestjs-keplars-webhook:delivery-queue');
+
 /** Every log line of the module carries this context. */
 export const LOG_CONTEXT = 'KeplarsWebhook';
 /** Queue mode's BullMQ queue, worker and connections, or `undefined` in inline mode. */

@@ -1,4 +1,5 @@
-import { checkForRootAsyncKeys, KeplarsConfigurationError, resolveKeplarsOptions, resolveRoute } from './resolve-keplars-options.js';
+import { checkForRootAsyncKeys, resolveKeplarsOptions, resolveRoute } from './resolve-keplars-options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 const problemsOf = (options: unknown): readonly string[] => {
   try {

@@ -15,6 +15,7 @@ import {
   type KeplarsWebhookOptions,
   type KeplarsWebhookRouteOptions,
 } from './keplars-webhook.options.js';
+import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 export const DEFAULT_WEBHOOK_PATH = '/webhooks/keplars';
 
@@ -55,21 +56,6 @@ export interface ResolvedRoute {
   readonly name: string;
   readonly path: string;
   readonly routeDecorators: readonly MethodDecorator[];
-}
-
-/** A configuration the module refuses to start with; the message lists every problem and its fix. */
-export class KeplarsConfigurationError extends Error {
-  /**
-   * @param problems every problem found, each a sentence that names the option and how to fix it.
-   * @param module the module that refuses to start (the dashboard has its own).
-   */
-  constructor(
-    readonly problems: readonly string[],
-    module: 'KeplarsWebhookModule' | 'KeplarsDashboardModule' = 'KeplarsWebhookModule',
-  ) {
-    super(`${module} cannot start:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'KeplarsConfigurationError';
-  }
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
