@@ -4,8 +4,7 @@ import { isKnownKeplarsEventType } from '../core/0-event/keplars-event.js';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsDeliveryResponse } from '../testing/index.js';
 import { parseSendArgs, SECRET_VARIABLE, SEND_USAGE, type SendOptions } from './parse-send-args.js';
 import { resolveSendSecret, type FoundSecret } from './resolve-send-secret.js';
-import { REFUSED_HEADER } from '../core/5-answer/answer-headers.js';
-import { HANDLERS_HEADER } from '../core/5-answer/answer-headers.js';
+import { REFUSED_HEADER, HANDLERS_HEADER } from '../core/5-answer/answer-headers.js';
 
 /** Where `keplars-send` prints: stdout and stderr in the command, a buffer in tests. */
 export interface SendOutput {

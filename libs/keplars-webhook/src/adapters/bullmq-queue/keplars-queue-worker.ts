@@ -1,14 +1,13 @@
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
-import { keplarsEventKey } from '../../core/4-deliver/event-key.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-delivery.js';
 import type { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
 import type { DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { answerQueuedJob, type QueuedJobResult } from '../../core/5-answer/answer-queued-job.js';
 import type { ResolvedQueueOptions } from './keplars-queue.options.js';
-import { processQueuedDelivery } from '../../core/4-deliver/process-queued-delivery.js';
+import { processQueuedDelivery, restoreSucceededMarks } from '../../core/4-deliver/process-queued-delivery.js';
 import type { BullMQ } from './queue-connections.js';
 import type { KeplarsLogger } from '../../core/ports/log.js';
 
@@ -60,7 +59,7 @@ export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery
 async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, QueuedJobResult>, token: string | undefined): Promise<QueuedJobResult> {
   const { bullmq, options, dispatch, registry, store, logger, telemetry } = parts;
   const delivery = job.data;
-  await restoreMarks(delivery, store, parts.windowMs);
+  await restoreSucceededMarks(delivery, store, parts.windowMs);
   const attempt = { traceparent: delivery.traceparent, attempt: job.attemptsMade + 1 };
   const result = await processQueuedDelivery(delivery, { deliver: (event) => telemetry.process(attempt, event, () => dispatch.deliver(event)) });
   const answer = answerQueuedJob(
@@ -94,15 +93,4 @@ async function processJob(parts: QueueWorkerParts, job: Job<QueuedDelivery, Queu
 function loggerAbout(logger: KeplarsLogger, about: { readonly id: string; readonly type: string } | QueuedDelivery, attempt: number): KeplarsLogger {
   const event = 'id' in about ? about : about.eventId !== undefined ? { id: about.eventId, type: about.type ?? 'unknown' } : undefined;
   return event === undefined ? logger : logger.about(event, attempt);
-}
-
-/**
- * Before a retry or a replay, puts back the marks of the handlers that already succeeded, as the job
- * recorded them: the store's own marks may have expired since (a dead letter replayed weeks later).
- */
-async function restoreMarks(delivery: QueuedDelivery, store: KeplarsIdempotencyStore | undefined, windowMs: number): Promise<void> {
-  const { eventId, succeeded } = delivery;
-  if (!eventId || !succeeded?.length || !store?.markHandled) return;
-  const key = keplarsEventKey(delivery, eventId); // as the delivery keeps it: namespaced by endpoint and tenant
-  await Promise.all(succeeded.map((handler) => store.markHandled!(key, handler, windowMs)));
 }

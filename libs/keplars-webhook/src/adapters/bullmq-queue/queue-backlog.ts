@@ -1,6 +1,4 @@
-import type { KeplarsHealthThresholds } from '../../core/ports/health-probe.js';
-import type { KeplarsHealthPart } from '../../core/ports/health-probe.js';
-import type { KeplarsHealthProbe } from '../../core/ports/health-probe.js';
+import type { KeplarsHealthThresholds, KeplarsHealthPart, KeplarsHealthProbe } from '../../core/ports/health-probe.js';
 import type { QueueBacklog } from '../../core/ports/delivery-queue.js';
 
 /**

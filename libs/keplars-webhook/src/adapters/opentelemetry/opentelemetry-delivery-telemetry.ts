@@ -4,10 +4,8 @@ import type { DeliveryTelemetry, QueuedAttempt } from '../../core/ports/delivery
 import type { OpenTelemetryApi } from './load-opentelemetry.js';
 import type { SignedDeliveryClock } from '../../core/1-verify/signed-delivery-clock.js';
 import { ATTRIBUTE, DURATION_BUCKETS_SECONDS, METER_NAME, METRIC, SPAN, type DeliveryOutcomeName } from './telemetry-names.js';
-import type { DeliveryOutcome } from '../../core/0-event/delivery-outcome.js';
+import type { DeliveryOutcome, QueueWriteResult, RefusalReason } from '../../core/0-event/delivery-outcome.js';
 import type { KeplarsEventHandler } from '../../core/0-event/keplars-event-handler.js';
-import type { QueueWriteResult } from '../../core/0-event/delivery-outcome.js';
-import type { RefusalReason } from '../../core/0-event/delivery-outcome.js';
 import type { QueueBacklog } from '../../core/ports/delivery-queue.js';
 
 const OUTCOME_NAMES: Record<DeliveryOutcome['kind'], DeliveryOutcomeName> = {

@@ -3,9 +3,8 @@ import type { KeplarsEvent } from '../0-event/keplars-event.js';
 import { keplarsEventKey } from './event-key.js';
 import type { EventClaim, KeplarsIdempotencyStore } from '../ports/idempotency-store.js';
 import { countListeners, type KeplarsHandlerRegistry } from './keplars-handler-registry.js';
-import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import type { DeliveryOutcome, HandlerFailure } from '../0-event/delivery-outcome.js';
 import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
-import type { HandlerFailure } from '../0-event/delivery-outcome.js';
 
 export interface DeliverySettings {
   readonly windowMs: number;

@@ -4,6 +4,8 @@ import { DEFAULT_ENDPOINT, type KeplarsEvent } from '../0-event/keplars-event.js
 import { readKeplarsEvent } from '../3-normalize/read-keplars-event.js';
 import type { KeplarsEventDelivery } from './keplars-event-delivery.js';
 import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import { keplarsEventKey } from './event-key.js';
+import type { KeplarsIdempotencyStore } from '../ports/idempotency-store.js';
 
 /** What a worker made of one queued delivery. */
 export type QueuedDeliveryResult =
@@ -21,4 +23,15 @@ export async function processQueuedDelivery(delivery: QueuedDelivery, dispatch: 
   const read = readKeplarsEvent(body, source, new Date(delivery.receivedAt)); // read as the receiver read it, from the endpoint (and tenant) that received it
   if (read.event === undefined) return { kind: 'unreadable', messages: read.unreadable };
   return { kind: 'delivered', event: read.event, outcome: await dispatch.deliver(read.event) }; // delivered: deduplicated, dispatched
+}
+
+/**
+ * Before a retry or a replay, puts back the marks of the handlers that already succeeded, as the job
+ * recorded them: the store's own marks may have expired since (a dead letter replayed weeks later).
+ */
+export async function restoreSucceededMarks(delivery: QueuedDelivery, store: KeplarsIdempotencyStore | undefined, windowMs: number): Promise<void> {
+  const { eventId, succeeded } = delivery;
+  if (!eventId || !succeeded?.length || !store?.markHandled) return;
+  const key = keplarsEventKey(delivery, eventId); // as the delivery keeps it: namespaced by endpoint and tenant
+  await Promise.all(succeeded.map((handler) => store.markHandled!(key, handler, windowMs)));
 }

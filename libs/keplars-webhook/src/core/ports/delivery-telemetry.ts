@@ -1,8 +1,6 @@
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { DeliveryOutcome } from '../0-event/delivery-outcome.js';
+import type { DeliveryOutcome, RefusalReason, QueueWriteResult } from '../0-event/delivery-outcome.js';
 import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
-import type { RefusalReason } from '../0-event/delivery-outcome.js';
-import type { QueueWriteResult } from '../0-event/delivery-outcome.js';
 import type { QueueBacklog } from './delivery-queue.js';
 
 /** What a worker knows of the queued delivery it runs: the trace it was queued in, and which attempt this is. */

@@ -6,8 +6,7 @@ import { KeplarsEndpoints, type KeplarsEndpoint } from '../options/keplars-endpo
 import { type ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
 import { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
-import type { KeplarsEventHandler } from '../../core/0-event/keplars-event-handler.js';
-import type { HandlerSubscription } from '../../core/0-event/keplars-event-handler.js';
+import type { KeplarsEventHandler, HandlerSubscription } from '../../core/0-event/keplars-event-handler.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];

@@ -12,14 +12,13 @@ import { declaresBody, isJsonRequest, unsupportedBodyEncoding, type KeplarsWebho
 import { refusal } from './webhook-response-headers.js';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { RefusalLog } from '../log/refusal-log.js';
-import { KEPLARS_OPTIONS, KEPLARS_ROUTE } from '../options/keplars-webhook.constants.js';
+import { KEPLARS_OPTIONS, KEPLARS_ROUTE, KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../options/resolve-keplars-options.js';
 import { type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { SignedDeliveryClock, type EndpointClock } from '../../core/1-verify/signed-delivery-clock.js';
 import { randomBytes } from 'node:crypto';
 import { matchesAnySecret, readKeplarsSignature, type ReadSignature, type SignatureRejection } from '../../core/1-verify/keplars-signature.js';
 import { TenantLookupsThrottledError, TenantSecretCache } from '../../core/1-verify/tenant-secret-cache.js';
-import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 
 /** Longer tenants are not looked up at all: no real one is, and the cache keeps its keys. */
 const MAX_TENANT_LENGTH = 256;

@@ -9,13 +9,12 @@ import { HANDLERS_HEADER } from '../../core/5-answer/answer-headers.js';
 import type { DeliveryQueue } from '../../core/ports/delivery-queue.js';
 import type { DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { KeplarsLog } from '../log/keplars-log.js';
-import { KEPLARS_DELIVERY_QUEUE, KEPLARS_OPTIONS } from '../options/keplars-webhook.constants.js';
+import { KEPLARS_DELIVERY_QUEUE, KEPLARS_OPTIONS, KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions, ResolvedRoute } from '../options/resolve-keplars-options.js';
 import { KeplarsSignatureGuard } from './keplars-signature.guard.js';
 import type { KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import { MarkKeplarsRoute } from './keplars-route-mark.js';
 import { httpAnswer, setResponseHeader } from './webhook-response-headers.js';
-import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 
 /**
  * The webhook route. Its path and decorators come from the module's options, so each import of the

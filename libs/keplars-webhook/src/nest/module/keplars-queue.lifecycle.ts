@@ -7,9 +7,8 @@ import type { KeplarsQueueRuntime } from '../../adapters/bullmq-queue/keplars-qu
 import { readQueueBacklog } from '../../adapters/bullmq-queue/queue-backlog.js';
 import { type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
 import { KeplarsLog } from '../log/keplars-log.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME } from '../options/keplars-webhook.constants.js';
+import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 import type { ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
-import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
 
 /**
  * Starts queue mode's worker once the app's handlers are known, and stops it first at shutdown
