@@ -1,4 +1,4 @@
-import type { Attributes, Context, Counter, Histogram, Meter, Span, SpanContext, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Counter, Histogram, Meter, Span, SpanContext, SpanOptions, Tracer } from '@opentelemetry/api';
 import { isKnownKeplarsEventType, type KeplarsEvent } from '../../core/0-event/keplars-event.js';
 import type { DeliveryTelemetry, QueuedAttempt } from '../../core/ports/delivery-telemetry.js';
 import type { OpenTelemetryApi } from './load-opentelemetry.js';
@@ -37,6 +37,18 @@ const MAX_EVENT_TYPES = 64;
 
 const WATCH = Symbol('keplars.webhook.delivery');
 
+/** At most this many attribute sets are kept for reuse; past it, they are built per record. */
+const MAX_CACHED_ATTRIBUTES = 4096;
+
+/** Attribute sets by the parts of their combination, one level per part. */
+type AttributeCache = Map<string, AttributeCache | Attributes | DeliveryAttributes>;
+
+/** A request's two records: the deliveries counter (with the event type) and the request duration. */
+interface DeliveryAttributes {
+  readonly delivery: Attributes;
+  readonly duration: Attributes;
+}
+
 /** What the module keeps of a request between its arrival and its answer. */
 interface Watch {
   readonly startedAt: number;
@@ -61,6 +73,12 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   private readonly parents = new WeakMap<KeplarsEvent, Context>();
   private readonly eventTypes = new Set<string>();
   private readonly meter: Meter;
+  /** Attribute sets of the records, by combination (see {@link deliveryAttributes}). */
+  private readonly recordAttributes: AttributeCache = new Map();
+  private readonly handlerRecordAttributes: AttributeCache = new Map();
+  private cachedAttributeSets = 0;
+  private readonly endpointSpanOptions = new Map<string, SpanOptions>();
+  private readonly unnamedSpanOptions: SpanOptions;
 
   constructor(
     private readonly api: OpenTelemetryApi,
@@ -68,6 +86,7 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   ) {
     const meter = (this.meter = api.metrics.getMeter(METER_NAME));
     this.tracer = api.trace.getTracer(METER_NAME);
+    this.unnamedSpanOptions = Object.freeze({ kind: api.SpanKind.INTERNAL });
     this.deliveries = meter.createCounter(METRIC.deliveries, {
       description: 'Requests that reached the Keplars webhook, by outcome (and refusal reason, event type).',
       unit: '{delivery}',
@@ -95,12 +114,12 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   }
 
   received(request: object, endpoint?: string): void {
-    const span = this.tracer.startSpan(SPAN.delivery, { kind: this.api.SpanKind.INTERNAL, ...(endpoint !== undefined && { attributes: { [ATTRIBUTE.endpoint]: endpoint } }) });
+    const span = this.tracer.startSpan(SPAN.delivery, this.spanOptions(endpoint));
     (request as WatchedRequest)[WATCH] = { startedAt: performance.now(), span, endpoint };
   }
 
   refused(request: object, reason: RefusalReason): void {
-    this.finish(request, { [ATTRIBUTE.outcome]: 'refused', [ATTRIBUTE.refusalReason]: reason });
+    this.finish(request, 'refused', undefined, reason);
   }
 
   async deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
@@ -115,10 +134,10 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     try {
       outcome = await this.api.context.with(context, run);
     } catch (error) {
-      this.finish(request, { [ATTRIBUTE.outcome]: 'internal_error', [ATTRIBUTE.eventType]: eventType });
+      this.finish(request, 'internal_error', eventType);
       throw error;
     }
-    this.finish(request, { [ATTRIBUTE.outcome]: OUTCOME_NAMES[outcome.kind], [ATTRIBUTE.eventType]: eventType });
+    this.finish(request, OUTCOME_NAMES[outcome.kind], eventType);
     return outcome;
   }
 
@@ -129,14 +148,13 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
   }
 
   written(request: object, event: { readonly id: string; readonly type: string } | undefined, result: QueueWriteResult): void {
-    const watch = (request as WatchedRequest)[WATCH];
-    const attributes: Attributes = { [ATTRIBUTE.outcome]: WRITE_NAMES[result] };
+    const eventType = event === undefined ? undefined : this.boundedType(event.type);
     if (event !== undefined) {
-      attributes[ATTRIBUTE.eventType] = this.boundedType(event.type);
+      const watch = (request as WatchedRequest)[WATCH];
       watch?.span.setAttribute(ATTRIBUTE.eventId, event.id);
-      watch?.span.setAttribute(ATTRIBUTE.eventType, attributes[ATTRIBUTE.eventType] as string);
+      watch?.span.setAttribute(ATTRIBUTE.eventType, eventType!);
     }
-    this.finish(request, attributes);
+    this.finish(request, WRITE_NAMES[result], eventType);
   }
 
   async process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
@@ -222,12 +240,7 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
 
   private handlerEnded(handler: string, event: KeplarsEvent, span: Span, startedAt: number, error?: unknown): void {
     const failed = error !== undefined;
-    this.handlerDuration.record((performance.now() - startedAt) / 1000, {
-      [ATTRIBUTE.endpoint]: event.endpoint,
-      [ATTRIBUTE.handler]: handler,
-      [ATTRIBUTE.handlerOutcome]: failed ? 'failure' : 'success',
-      [ATTRIBUTE.eventType]: this.boundedType(event.type),
-    });
+    this.handlerDuration.record((performance.now() - startedAt) / 1000, this.handlerAttributes(event.endpoint, handler, failed, this.boundedType(event.type)));
     if (failed) {
       // The class name only: an error's message is the app's words and may carry what must not leave it.
       span.setAttribute(ATTRIBUTE.errorType, error instanceof Error ? error.name : typeof error);
@@ -236,24 +249,83 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     span.end();
   }
 
-  private finish(request: object, attributes: Attributes): void {
+  private finish(request: object, outcome: DeliveryOutcomeName, eventType?: string, reason?: RefusalReason): void {
     const watch = (request as WatchedRequest)[WATCH];
     if (watch === undefined) return;
     (request as WatchedRequest)[WATCH] = undefined;
     const { span, startedAt, endpoint } = watch;
-    // Per endpoint, so each Keplars account has its own series (SPEC §7).
-    const perEndpoint = endpoint === undefined ? {} : { [ATTRIBUTE.endpoint]: endpoint };
-    this.deliveries.add(1, { ...perEndpoint, ...attributes });
-    const outcome = attributes[ATTRIBUTE.outcome] as DeliveryOutcomeName;
-    const reason = attributes[ATTRIBUTE.refusalReason];
-    this.requestDuration.record(
-      (performance.now() - startedAt) / 1000,
-      reason === undefined ? { ...perEndpoint, [ATTRIBUTE.outcome]: outcome } : { ...perEndpoint, [ATTRIBUTE.outcome]: outcome, [ATTRIBUTE.refusalReason]: reason },
-    );
+    const attributes = this.deliveryAttributes(endpoint, outcome, eventType, reason);
+    this.deliveries.add(1, attributes.delivery);
+    this.requestDuration.record((performance.now() - startedAt) / 1000, attributes.duration);
     span.setAttribute(ATTRIBUTE.outcome, outcome);
     if (reason !== undefined) span.setAttribute(ATTRIBUTE.refusalReason, reason);
     if (FAILED.has(outcome)) span.setStatus({ code: this.api.SpanStatusCode.ERROR });
     span.end();
+  }
+
+  /**
+   * The attributes of a request's two records, built once per combination and reused: per endpoint,
+   * so each Keplars account has its own series (SPEC §7). The combinations are few (endpoints ×
+   * outcomes × the bounded event types), and the cache is bounded all the same. Nested maps, looked
+   * up with strings the request already has: no key is built per request.
+   */
+  private deliveryAttributes(endpoint: string | undefined, outcome: DeliveryOutcomeName, eventType: string | undefined, reason: RefusalReason | undefined): DeliveryAttributes {
+    const byOutcome = this.child(this.recordAttributes, endpoint ?? '');
+    const byType = this.child(byOutcome, outcome);
+    const byReason = this.child(byType, eventType ?? '');
+    let attributes = byReason.get(reason ?? '') as DeliveryAttributes | undefined;
+    if (attributes !== undefined) return attributes;
+    const delivery: Attributes = {};
+    const duration: Attributes = {};
+    if (endpoint !== undefined) delivery[ATTRIBUTE.endpoint] = duration[ATTRIBUTE.endpoint] = endpoint;
+    delivery[ATTRIBUTE.outcome] = duration[ATTRIBUTE.outcome] = outcome;
+    if (reason !== undefined) delivery[ATTRIBUTE.refusalReason] = duration[ATTRIBUTE.refusalReason] = reason;
+    if (eventType !== undefined) delivery[ATTRIBUTE.eventType] = eventType;
+    attributes = { delivery: Object.freeze(delivery), duration: Object.freeze(duration) };
+    this.remember(byReason, reason ?? '', attributes);
+    return attributes;
+  }
+
+  private handlerAttributes(endpoint: string, handler: string, failed: boolean, eventType: string): Attributes {
+    const byHandler = this.child(this.handlerRecordAttributes, endpoint);
+    const byType = this.child(byHandler, handler);
+    const outcome = failed ? 'failure' : 'success';
+    const byOutcome = this.child(byType, eventType);
+    let attributes = byOutcome.get(outcome) as Attributes | undefined;
+    if (attributes !== undefined) return attributes;
+    attributes = Object.freeze({
+      [ATTRIBUTE.endpoint]: endpoint,
+      [ATTRIBUTE.handler]: handler,
+      [ATTRIBUTE.handlerOutcome]: outcome,
+      [ATTRIBUTE.eventType]: eventType,
+    });
+    this.remember(byOutcome, outcome, attributes);
+    return attributes;
+  }
+
+  private child(map: AttributeCache, key: string): AttributeCache {
+    let child = map.get(key) as AttributeCache | undefined;
+    if (child === undefined) {
+      child = new Map();
+      if (this.cachedAttributeSets < MAX_CACHED_ATTRIBUTES) map.set(key, child);
+    }
+    return child;
+  }
+
+  private remember(map: AttributeCache, key: string, attributes: Attributes | DeliveryAttributes): void {
+    if (this.cachedAttributeSets >= MAX_CACHED_ATTRIBUTES) return;
+    this.cachedAttributeSets++;
+    map.set(key, attributes);
+  }
+
+  private spanOptions(endpoint: string | undefined): SpanOptions {
+    if (endpoint === undefined) return this.unnamedSpanOptions;
+    let options = this.endpointSpanOptions.get(endpoint);
+    if (options === undefined) {
+      options = Object.freeze({ kind: this.api.SpanKind.INTERNAL, attributes: Object.freeze({ [ATTRIBUTE.endpoint]: endpoint }) });
+      if (this.endpointSpanOptions.size < 1024) this.endpointSpanOptions.set(endpoint, options);
+    }
+    return options;
   }
 
   /** Keplars' own types always by name; other types (from signed requests: any signer can make them up) share the budget. */
