@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RefusalLog } from '../log/refusal-log.js';
 import { type DeliveryTelemetry } from '../../core/ports/delivery-telemetry.js';
-import { unsupportedBodyEncoding, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { type KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import { REFUSED_HEADER } from '../../core/5-answer/answer-headers.js';
 import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
+import { unsupportedBodyEncoding } from '../../core/1-verify/verify-request.js';
 
 /**
  * Fastify parses a body before any guard runs, so a gzip body or a UTF-16 one used to be answered 400

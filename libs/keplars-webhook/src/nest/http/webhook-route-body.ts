@@ -3,11 +3,12 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RefusalLog } from '../log/refusal-log.js';
 import { KEPLARS_ENDPOINT_METADATA, KEPLARS_ROUTE_CONFIG_KEY, KEPLARS_ROUTE_MARK, NEST_METHOD_METADATA } from './keplars-route-mark.js';
-import { declaresBody, isJsonRequest, type KeplarsWebhookRequest } from './keplars-webhook-request.js';
+import { type KeplarsWebhookRequest } from './keplars-webhook-request.js';
 import type { BodyEncodingCheck, FastifyReplyLike } from './body-encoding.check.js';
 import { BodyTooLargeError, readRequestBody } from './read-request-body.js';
 import { parseWebhookJson, UnreadableJsonBody } from '../../core/2-read/unreadable-json-body.js';
 import { REFUSED_HEADER } from '../../core/5-answer/answer-headers.js';
+import { declaresBody, isJsonRequest } from '../../core/1-verify/verify-request.js';
 
 /** A route that receives webhooks, as the module's endpoints describe it. */
 export interface ReceivingRoute {
@@ -98,7 +99,7 @@ export class WebhookRouteBody implements OnModuleInit {
     // Callback-style hooks: no promise per request. An encoded body is refused (415) before it is read.
     const onRequest: FastifyHook = (request, reply, done) => {
       if (this.encodings.refuses(request, reply)) return; // answered: the request goes no further
-      if (request.method === 'POST' && isJsonRequest(request)) {
+      if (request.method === 'POST' && isJsonRequest(request.headers)) {
         this.switchedContentTypes.set(request.raw, request.raw.headers['content-type']!);
         request.raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
       }
@@ -130,7 +131,7 @@ export class WebhookRouteBody implements OnModuleInit {
   }
 
   private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
-    if (request.method !== 'POST' || !isJsonRequest(request)) return next();
+    if (request.method !== 'POST' || !isJsonRequest(request.headers)) return next();
     // Already read by a parser of the app's own express instance (new ExpressAdapter(app)): nothing left to read.
     if (request.readableEnded || request.body !== undefined) return next();
     const limit = this.readLimitOfRoutedEndpoint(request);
