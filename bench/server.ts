@@ -17,11 +17,13 @@ import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
 import { ModuleQueueAppModule } from './targets/module-queue.target.js';
 import { ModuleRedisAppModule } from './targets/module-redis.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
+import { OctokitWebhooksAppModule } from './targets/octokit-webhooks.target.js';
 
 const APP_MODULES: Record<TargetName, Type> = {
   bare: BareAppModule,
   'hmac-guard': HmacGuardAppModule,
   handwritten: HandwrittenAppModule,
+  'octokit-webhooks': OctokitWebhooksAppModule,
   module: ModuleAppModule,
   'module-redis': ModuleRedisAppModule,
   'module-queue': ModuleQueueAppModule,

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   console.log(`Machine: ${machineLine(machine)}`);
   console.log(`Command: ${command}`);
   console.log(
-    `Load: autocannon, ${connections} connections, distinct signed events of ${events.bodyBytes} B (signed before each run), ` +
+    `Load: autocannon, ${connections} connections, distinct signed events of ${events.bodyBytes} B (signed before each run; one id sequence for the whole run, so no target ever sees an id twice), ` +
       `${rounds} rounds x ${durationSeconds} s per target after a ${warmupSeconds} s warm-up (module: and ${storeCapacity} events, to fill its store); ` +
       (pinning.serverCore === undefined ? 'NOT pinned (no taskset or one core)' : `servers on core ${pinning.serverCore}, load on core ${pinning.loadCore}`),
   );
