@@ -22,7 +22,7 @@ import { refusal } from './webhook-response-headers.js';
 
 /**
  * Lets a request through only if it carries a valid Keplars signature over its exact raw bytes: the
- * core's {@link RequestVerifier} decides, before the module parses or validates anything. A refusal
+ * core's `RequestVerifier` decides, before the module parses or validates anything. A refusal
  * is a bare answer in Nest's error shape (401, 413, 415, or 503 when a tenant's secret cannot be
  * looked up), whose reason goes to the log (summarised in a flood), never to the caller. Every
  * refusal carries the module's marker header.
