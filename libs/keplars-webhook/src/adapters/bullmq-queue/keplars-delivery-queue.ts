@@ -8,7 +8,7 @@ import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store
 import { OperationDeadlines, type Watched } from '../../core/support/operation-deadlines.js';
 
 /** How writing a delivery down ended. */
-export type QueueWrite = 'queued' | 'duplicate';
+export type QueueWrite = Awaited<ReturnType<DeliveryQueue['enqueue']>>;
 
 /** Job name of a delivery the receiver could not read: it waits in the dead letters for a replay. */
 export const UNREADABLE_JOB_NAME = 'unreadable';
@@ -58,6 +58,8 @@ interface PendingWrite {
   readonly delivery: QueuedDelivery;
   readonly jobId: string;
   readonly jobName: string;
+  /** The event's key (endpoint, tenant, id); absent for an unreadable body. */
+  readonly eventKey: string | undefined;
   readonly watched: Watched;
   readonly resolve: (write: QueueWrite) => void;
 }
@@ -103,25 +105,29 @@ export class KeplarsDeliveryQueue implements DeliveryQueue {
    */
   enqueue(delivery: QueuedDelivery): Promise<QueueWrite> {
     if (delivery.eventId === undefined) return this.write(delivery, unreadableJobId(rawBodyOf(delivery)), UNREADABLE_JOB_NAME);
-    return this.write(delivery, deliveryJobId(keplarsEventKey(delivery, delivery.eventId)), delivery.type ?? UNREADABLE_JOB_NAME);
+    const eventKey = keplarsEventKey(delivery, delivery.eventId);
+    return this.write(delivery, deliveryJobId(eventKey), delivery.type ?? UNREADABLE_JOB_NAME, eventKey);
   }
 
-  /** Writes the delivery as the job named, unless a job of that id is queued or the event is handled. */
-  write(delivery: QueuedDelivery, jobId: string, jobName: string): Promise<QueueWrite> {
+  /**
+   * Writes the delivery as the job named, unless a job of that id is queued or the event is handled.
+   * `eventKey` is the delivery's {@link keplarsEventKey} when the caller has it already.
+   */
+  write(delivery: QueuedDelivery, jobId: string, jobName: string, eventKey = delivery.eventId === undefined ? undefined : keplarsEventKey(delivery, delivery.eventId)): Promise<QueueWrite> {
     return new Promise((resolve, reject) => {
       const watched = this.deadlines.start((error) => reject(new KeplarsQueueUnavailableError(error)));
       const done = (write: QueueWrite): void => {
         if (this.deadlines.finish(watched)) resolve(write);
       };
       if (!this.batches) {
-        this.writeOnce(delivery, jobId, jobName).then(done, (error: unknown) => this.fail(watched, error));
+        this.writeOnce(delivery, jobId, jobName, eventKey).then(done, (error: unknown) => this.fail(watched, error));
         return;
       }
       if (this.pending === undefined) {
         this.pending = [];
         setImmediate(() => this.flush());
       }
-      this.pending.push({ delivery, jobId, jobName, watched, resolve: done });
+      this.pending.push({ delivery, jobId, jobName, eventKey, watched, resolve: done });
     });
   }
 
@@ -142,9 +148,8 @@ export class KeplarsDeliveryQueue implements DeliveryQueue {
     const keys: string[] = [];
     const args: (string | number)[] = ['!done'];
     const elsewhere: (Promise<boolean> | false)[] = []; // marks the script cannot read: the store's own call
-    for (const { delivery, jobId } of batch) {
+    for (const { jobId, eventKey } of batch) {
       keys.push(this.queue.toKey(jobId));
-      const eventKey = delivery.eventId === undefined ? undefined : keplarsEventKey(delivery, delivery.eventId);
       if (eventKey !== undefined && this.handledMarkOf) {
         const mark = this.handledMarkOf(eventKey);
         keys.push(mark.key);
@@ -181,11 +186,10 @@ export class KeplarsDeliveryQueue implements DeliveryQueue {
   }
 
   /** One delivery on its own (on a Cluster): the job's key and the store's mark may be on two nodes. */
-  private async writeOnce(delivery: QueuedDelivery, jobId: string, jobName: string): Promise<QueueWrite> {
-    const { eventId } = delivery;
+  private async writeOnce(delivery: QueuedDelivery, jobId: string, jobName: string, eventKey: string | undefined): Promise<QueueWrite> {
     const [queued, handled] = await Promise.all([
       this.client.exists(this.queue.toKey(jobId)),
-      eventId !== undefined && this.store?.isHandled ? this.store.isHandled(keplarsEventKey(delivery, eventId)) : false,
+      eventKey !== undefined && this.store?.isHandled ? this.store.isHandled(eventKey) : false,
     ]);
     if (queued === 1 || handled) return 'duplicate';
     // One script, atomic: the job is written whole or not at all. Two deliveries racing past the

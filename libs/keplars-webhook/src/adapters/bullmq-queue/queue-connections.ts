@@ -2,6 +2,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type { KeplarsQueueRedisClient } from './keplars-queue.options.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 import { redactedUrl } from '../../core/support/redacted-url.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
 export type BullMQ = typeof import('bullmq');
 
@@ -17,10 +18,8 @@ export async function loadBullMQ(): Promise<BullMQ> {
   }
 }
 
-export interface ConnectionLogger {
-  log(message: string): void;
-  error(message: string): void;
-}
+/** Where a queue connection says it is down or back. */
+export type ConnectionLogger = Pick<KeplarsLogger, 'log' | 'error'>;
 
 /**
  * What each side needs of its connection: a receiver must fail at once while Redis is away (Keplars

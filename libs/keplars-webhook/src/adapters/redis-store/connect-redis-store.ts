@@ -1,11 +1,9 @@
 import type { KeplarsRedisClient } from './redis-idempotency.store.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
 /** Where the store's connection says it is down or back. */
-export interface ConnectionLogger {
-  log(message: string): void;
-  error(message: string): void;
-}
+export type ConnectionLogger = Pick<KeplarsLogger, 'log' | 'error'>;
 
 /**
  * A connection of the store's own, from a Redis URL: it fails a call at once while Redis is away (the

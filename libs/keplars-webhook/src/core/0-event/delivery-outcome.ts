@@ -24,7 +24,7 @@ export type QueueWriteOutcome =
   | { readonly kind: 'queue-unavailable'; readonly error: unknown };
 
 /** How queue mode's receiving side ended, as the telemetry counts it. */
-export type QueueWriteResult = 'queued' | 'duplicate' | 'quarantined' | 'queue-unavailable';
+export type QueueWriteResult = QueueWriteOutcome['kind'];
 
 /** Why the module refused a request before any handler ran: `keplars.webhook.refusal.reason`. */
 export type RefusalReason = 'signature' | 'timestamp' | 'payload' | 'size' | 'content_type' | 'tenant_secret';

@@ -5,12 +5,9 @@ import { RedisIdempotencyStore } from '../../adapters/redis-store/redis-idempote
 import { connectRedisStore } from '../../adapters/redis-store/connect-redis-store.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 import { redactedUrl } from '../../core/support/redacted-url.js';
+import type { KeplarsLogger } from '../../core/ports/log.js';
 
-export interface StoreLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type StoreLogger = Pick<KeplarsLogger, 'log' | 'warn' | 'error'>;
 
 /** Builds the store the options name; a Redis URL gets a connection of its own. */
 export async function createIdempotencyStore(dedup: ResolvedDeduplication, logger: StoreLogger): Promise<KeplarsIdempotencyStore> {
