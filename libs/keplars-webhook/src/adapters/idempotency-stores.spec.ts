@@ -5,23 +5,46 @@ import { connectRedis, deleteKeys, OwnRedisServer, uniqueKeyPrefix } from '../..
 import type { EventClaim, KeplarsIdempotencyStore } from '../core/ports/idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-store/memory-idempotency.store.js';
 import { RedisIdempotencyStore, type KeplarsRedisClient } from './redis-store/redis-idempotency.store.js';
+import { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+import { connectPostgres, dropSchemas, uniqueSchema } from '../../../../test/support/postgres.js';
+import { PostgresIdempotencyStore } from './postgres-store/postgres-idempotency.store.js';
+import { PgPoolConnection, type KeplarsPgPool } from './postgres-store/pg-pool-connection.js';
+import { PGliteConnection, type KeplarsPGlite } from './postgres-store/pglite-connection.js';
+import { migrate } from './postgres-store/postgres-migrations.js';
+import { postgresTables } from './postgres-store/postgres-schema.js';
 
 const WINDOW_MS = 60_000;
 const LOCK_MS = 5_000;
 
 let redis: Redis;
 const prefix = uniqueKeyPrefix('stores');
-beforeAll(() => {
+let pool: pg.Pool;
+let pglite: PGlite;
+const schema = uniqueSchema('stores');
+beforeAll(async () => {
   redis = connectRedis();
+  pool = connectPostgres();
+  pglite = new PGlite();
+  await migrate(new PgPoolConnection(pool as unknown as KeplarsPgPool, 'Postgres', false), postgresTables(schema));
+  await migrate(new PGliteConnection(pglite as unknown as KeplarsPGlite, 'PGlite', false), postgresTables(schema));
 });
 afterAll(async () => {
   await deleteKeys(redis, prefix);
   await redis.quit();
+  await pool.end();
+  await pglite.close();
+  await dropSchemas(schema);
 });
+
+const postgresStore = () => new PostgresIdempotencyStore(new PgPoolConnection(pool as unknown as KeplarsPgPool, 'Postgres', false), { schema, pruneIntervalMs: 0 });
+const pgliteStore = () => new PostgresIdempotencyStore(new PGliteConnection(pglite as unknown as KeplarsPGlite, 'PGlite', false), { schema, pruneIntervalMs: 0 });
 
 const stores: [string, () => KeplarsIdempotencyStore][] = [
   ['memory', () => new MemoryIdempotencyStore({ maxEvents: 1000 })],
   ['redis', () => new RedisIdempotencyStore(redis, { keyPrefix: prefix })],
+  ['postgres', postgresStore],
+  ['pglite', pgliteStore],
 ];
 
 const claimed = (claim: EventClaim) => {

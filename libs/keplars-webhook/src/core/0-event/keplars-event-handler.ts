@@ -1,5 +1,12 @@
 import type { KeplarsEvent } from './keplars-event.js';
 
+/**
+ * Which open transaction a transactional handler is given (`@OnKeplarsEvent(type, { transaction })`):
+ * the `pg` `PoolClient`, a TypeORM `EntityManager` on it, or a PGlite `Transaction`. The store's
+ * `transactionKind` must be the same.
+ */
+export type KeplarsTransactionKind = 'pg' | 'typeorm' | 'pglite';
+
 /** Endpoints and tenants a handler takes events from, as checked lists; `undefined` takes all. */
 export interface HandlerSubscription {
   readonly patterns: readonly string[];
@@ -20,7 +27,13 @@ export interface KeplarsEventHandler {
   readonly subscriptions?: readonly HandlerSubscription[];
   /** Decides which types it takes, instead of `patterns` (an `@OnEvent()` listener: the event emitter's own wildcards). */
   readonly matches?: (type: string) => boolean;
-  readonly invoke: (event: KeplarsEvent) => unknown;
+  /**
+   * Set when the handler runs inside the transaction that records its success (SPEC §4b): it is
+   * then called with that transaction as its second argument, and its writes and its mark commit
+   * together. Absent: it runs on its own, and its mark is written after it returns (SPEC §4).
+   */
+  readonly transaction?: KeplarsTransactionKind;
+  readonly invoke: (event: KeplarsEvent, transaction?: unknown) => unknown;
   /**
    * How many of the app's functions one run of it calls for this type, when that is not one: the
    * `@nestjs/event-emitter` forwarder calls every `@OnEvent('keplars.…')` listener, or none.

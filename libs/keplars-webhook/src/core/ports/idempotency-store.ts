@@ -1,3 +1,5 @@
+import type { KeplarsTransactionKind } from '../0-event/keplars-event-handler.js';
+
 /**
  * What a delivery learns when it tries to take an event (SPEC §4):
  * - `done`: every handler already succeeded for it; answer as a duplicate;
@@ -63,6 +65,17 @@ export interface KeplarsIdempotencyStore {
    * can be started again by a retry while it still runs (the module warns at startup).
    */
   renew?(eventId: string, token: string | number, lockMs: number): Promise<boolean>;
+  /**
+   * Runs `work` inside one database transaction that also writes `handler`'s success mark for the
+   * event (SPEC §4b): the handler's writes and its mark commit together or not at all. Resolves
+   * `'already-handled'` without running `work` when an unexpired mark exists (an earlier delivery
+   * committed it; a second delivery racing past an expired lock waits on the mark's row, then finds
+   * it). `work` gets the driver's own transaction object ({@link transactionKind} says which).
+   * Only stores on a database the app itself writes to have it (the Postgres store).
+   */
+  inTransaction?(eventId: string, handler: string, windowMs: number, work: (transaction: unknown) => Promise<unknown>): Promise<'committed' | 'already-handled'>;
+  /** What {@link inTransaction} hands a handler: a `pg` client, a TypeORM `EntityManager`, or a PGlite transaction. */
+  readonly transactionKind?: KeplarsTransactionKind;
   /** Checks the store is reachable (at startup, for a log line that says so). */
   ping?(): Promise<void>;
   /** Releases connections the store opened itself. */

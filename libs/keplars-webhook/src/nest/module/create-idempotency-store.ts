@@ -3,6 +3,7 @@ import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store
 import { MemoryIdempotencyStore } from '../../adapters/memory-store/memory-idempotency.store.js';
 import { RedisIdempotencyStore } from '../../adapters/redis-store/redis-idempotency.store.js';
 import { connectRedisStore } from '../../adapters/redis-store/connect-redis-store.js';
+import { connectPostgresStore } from '../../adapters/postgres-store/connect-postgres-store.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 import { redactedUrl } from '../../core/support/redacted-url.js';
 import type { KeplarsLogger } from '../../core/ports/log.js';
@@ -23,6 +24,8 @@ export async function createIdempotencyStore(dedup: ResolvedDeduplication, logge
         );
       }
       return store.store;
+    case 'postgres':
+      return connectPostgresStore(store.target, store.settings, logger);
     case 'redis': {
       const { redis, keyPrefix, operationTimeoutMs } = store.options;
       if (typeof redis !== 'string') return new RedisIdempotencyStore(redis, { keyPrefix, operationTimeoutMs });

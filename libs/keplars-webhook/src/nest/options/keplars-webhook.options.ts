@@ -2,6 +2,9 @@ import type { ConfigurableModuleAsyncOptions } from '@nestjs/common';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type { KeplarsRedisClient } from '../../adapters/redis-store/redis-idempotency.store.js';
 import type { KeplarsQueueOptions } from '../../adapters/bullmq-queue/keplars-queue.options.js';
+import type { KeplarsPgPool } from '../../adapters/postgres-store/pg-pool-connection.js';
+import type { KeplarsTypeOrmDataSource } from '../../adapters/postgres-store/typeorm-connection.js';
+import type { KeplarsPGlite } from '../../adapters/postgres-store/pglite-connection.js';
 
 export type { KeplarsQueueOptions, KeplarsQueueRole } from '../../adapters/bullmq-queue/keplars-queue.options.js';
 
@@ -160,11 +163,12 @@ export interface KeplarsDeduplicationOptions {
    */
   lockSeconds?: number;
   /**
-   * Where the marks live: `'memory'` (one instance), `{ redis: … }` (several instances), or your own
-   * {@link KeplarsIdempotencyStore}.
-   * @default 'memory'
+   * Where the marks live: `'memory'` (one instance), `{ redis: … }` or `{ postgres: … }` (several
+   * instances), `{ pglite: … }` (one instance, durable, nothing to install), or your own
+   * {@link KeplarsIdempotencyStore}. Transactional handlers need `postgres` or `pglite`.
+   * @default 'memory' (in queue mode: the queue's own Redis or Postgres)
    */
-  store?: 'memory' | KeplarsRedisStoreOptions | KeplarsIdempotencyStore;
+  store?: 'memory' | KeplarsRedisStoreOptions | KeplarsPostgresStoreOptions | KeplarsPGliteStoreOptions | KeplarsIdempotencyStore;
   /**
    * The most events the memory store remembers; beyond it, the oldest are forgotten first. Its
    * memory is allocated once (about 7 MB for the default), so it stays flat however many events arrive.
@@ -191,6 +195,53 @@ export interface KeplarsRedisStoreOptions {
   keyPrefix?: string;
   /** How long a Redis call may take before the delivery is answered 503, in ms. @default 2000 */
   operationTimeoutMs?: number;
+}
+
+/** What the Postgres and PGlite stores share (SPEC §4b). */
+export interface KeplarsSqlStoreSettings {
+  /** The schema of the store's tables (created if missing). @default 'keplars_webhook' */
+  schema?: string;
+  /**
+   * `'startup'`: the module brings the tables to its version when the app starts, under an advisory
+   * lock (instances starting together migrate once). `'manual'`: it only checks them, and refuses to
+   * start if they are behind; run `npx keplars-webhook migrate --database-url <url>` on deploy.
+   * @default 'startup'
+   */
+  migrations?: 'startup' | 'manual';
+  /** How long one store statement may take before the delivery is answered 503, in ms. @default 2000 */
+  operationTimeoutMs?: number;
+  /** How often marks past their window are deleted (by the store itself: no cron of yours), in seconds. @default 300 */
+  pruneIntervalSeconds?: number;
+}
+
+/**
+ * The marks in Postgres: shared by every instance, and needed by transactional handlers, whose writes
+ * and marks commit together. Give it your app's own `pg` `Pool` or TypeORM `DataSource`, so that the
+ * marks and your tables share one database (and one pool), or a connection string.
+ *
+ * @example
+ * KeplarsWebhookModule.forRootAsync({
+ *   inject: [DataSource],
+ *   useFactory: (dataSource: DataSource) => ({ secret, deduplication: { store: { postgres: dataSource } } }),
+ * })
+ */
+export interface KeplarsPostgresStoreOptions extends KeplarsSqlStoreSettings {
+  /**
+   * A connection string (`postgres://user:pass@host:5432/db`; the store opens a pool of its own),
+   * your app's `pg` `Pool` (transactional handlers get a `PoolClient`), or your TypeORM `DataSource`
+   * of type `postgres` (they get an `EntityManager`).
+   */
+  postgres: string | KeplarsPgPool | KeplarsTypeOrmDataSource | undefined;
+}
+
+/**
+ * The marks in PGlite: Postgres compiled to WASM, in this process (`@electric-sql/pglite`). Durable
+ * marks and transactional handlers for one instance, with nothing to install. The first open of a new
+ * data folder runs initdb and takes a few seconds; later opens under one.
+ */
+export interface KeplarsPGliteStoreOptions extends KeplarsSqlStoreSettings {
+  /** A data folder (created if missing), `'memory://'` (nothing kept), or your own `PGlite` instance (transactional handlers get its `Transaction`). */
+  pglite: string | KeplarsPGlite;
 }
 
 /**
@@ -240,6 +291,8 @@ export const KEPLARS_OPTION_KEYS = {
   timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
   deduplication: { windowSeconds: true, derivedIdWindowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,
   'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,
+  'deduplication.store.postgres': { postgres: true, schema: true, migrations: true, operationTimeoutMs: true, pruneIntervalSeconds: true } satisfies Record<keyof KeplarsPostgresStoreOptions, true>,
+  'deduplication.store.pglite': { pglite: true, schema: true, migrations: true, operationTimeoutMs: true, pruneIntervalSeconds: true } satisfies Record<keyof KeplarsPGliteStoreOptions, true>,
   queue: {
     redis: true,
     role: true,

@@ -11,11 +11,15 @@ import {
   KEPLARS_OPTION_KEYS,
   type KeplarsDeduplicationOptions,
   type KeplarsRedisStoreOptions,
+  type KeplarsPostgresStoreOptions,
+  type KeplarsPGliteStoreOptions,
   type KeplarsSecretResolver,
   type KeplarsWebhookOptions,
   type KeplarsWebhookRouteOptions,
 } from './keplars-webhook.options.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import { DEFAULT_POSTGRES_SCHEMA, isPlainIdentifier } from '../../adapters/postgres-store/postgres-schema.js';
+import type { PostgresStoreSettings, PostgresTarget } from '../../adapters/postgres-store/connect-postgres-store.js';
 
 export const DEFAULT_WEBHOOK_PATH = '/webhooks/keplars';
 
@@ -39,7 +43,8 @@ export interface ResolvedDeduplication {
   /** The window of events whose id was derived from their content (never longer than `windowMs`). */
   readonly derivedIdWindowMs: number;
   readonly lockMs: number;
-  readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions & { readonly redis: NonNullable<KeplarsRedisStoreOptions['redis']> } } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore };
+  readonly store: { readonly kind: 'memory'; readonly maxEvents: number } | { readonly kind: 'redis'; readonly options: KeplarsRedisStoreOptions & { readonly redis: NonNullable<KeplarsRedisStoreOptions['redis']> } } | { readonly kind: 'custom'; readonly store: KeplarsIdempotencyStore }
+    | { readonly kind: 'postgres'; readonly target: PostgresTarget; readonly settings: PostgresStoreSettings };
 }
 
 export interface ResolvedTenants {
@@ -217,11 +222,55 @@ function resolveDeduplication(input: unknown, problems: string[]): ResolvedDedup
     if (store.operationTimeoutMs !== undefined) positiveNumber('deduplication.store.operationTimeoutMs', store.operationTimeoutMs, 0, problems);
     return { windowMs, derivedIdWindowMs, lockMs, store: { kind: 'redis', options: store as KeplarsRedisStoreOptions & { redis: string } } };
   }
+  if (isObject(store) && ('postgres' in store || 'pglite' in store)) {
+    const resolved = resolveSqlStore(store as KeplarsPostgresStoreOptions | KeplarsPGliteStoreOptions, problems);
+    return resolved && { windowMs, derivedIdWindowMs, lockMs, store: resolved };
+  }
   if (isObject(store) && typeof store.claim === 'function' && typeof store.settle === 'function') {
     return { windowMs, derivedIdWindowMs, lockMs, store: { kind: 'custom', store: store as KeplarsIdempotencyStore } };
   }
-  problems.push(`deduplication.store must be 'memory', { redis: url or client } or an object with claim() and settle() (got ${describe(store)}).`);
+  problems.push(
+    `deduplication.store must be 'memory', { redis: url or client }, { postgres: url, pg Pool or TypeORM DataSource }, { pglite: folder or PGlite } or an object with claim() and settle() (got ${describe(store)}).`,
+  );
   return undefined;
+}
+
+/** `{ postgres: … }` or `{ pglite: … }`, checked: where the tables are, and the settings both share. */
+function resolveSqlStore(
+  store: KeplarsPostgresStoreOptions | KeplarsPGliteStoreOptions,
+  problems: string[],
+): { readonly kind: 'postgres'; readonly target: PostgresTarget; readonly settings: PostgresStoreSettings } | undefined {
+  const before = problems.length;
+  let target: PostgresTarget | undefined;
+  if ('postgres' in store && 'pglite' in store) {
+    problems.push('deduplication.store has both "postgres" and "pglite": name one (postgres for a server, pglite for Postgres in this process).');
+  } else if ('postgres' in store) {
+    rejectUnknownKeys(store, 'deduplication.store.postgres', problems);
+    const { postgres } = store;
+    if (postgres === undefined || postgres === null || postgres === '') {
+      problems.push(`deduplication.store.postgres is not set (got ${describe(postgres)}): if it reads an environment variable such as process.env.DATABASE_URL, set it where the app starts.`);
+    } else if (typeof postgres === 'string' ? !/^postgres(ql)?:\/\//.test(postgres) : !isObject(postgres) || (typeof (postgres as { query?: unknown }).query !== 'function' && typeof (postgres as { createQueryRunner?: unknown }).createQueryRunner !== 'function')) {
+      problems.push('deduplication.store.postgres must be a connection string such as "postgres://user:password@localhost:5432/app", your pg Pool, or your TypeORM DataSource.');
+    } else target = { postgres };
+  } else {
+    rejectUnknownKeys(store, 'deduplication.store.pglite', problems);
+    const { pglite } = store;
+    if (typeof pglite === 'string' ? pglite === '' : !isObject(pglite) || typeof pglite.query !== 'function' || typeof pglite.transaction !== 'function') {
+      problems.push(`deduplication.store.pglite must be a data folder such as "./data/keplars", "memory://", or your PGlite instance (got ${describe(pglite)}).`);
+    } else target = { pglite };
+  }
+  const schema = store.schema ?? DEFAULT_POSTGRES_SCHEMA;
+  if (typeof schema !== 'string' || !isPlainIdentifier(schema)) {
+    problems.push(`deduplication.store.schema must be a lower-case Postgres name (letters, digits, _; at most 63), such as "keplars_webhook" (got ${describe(schema)}).`);
+  }
+  const migrations = store.migrations ?? 'startup';
+  if (migrations !== 'startup' && migrations !== 'manual') {
+    problems.push(`deduplication.store.migrations must be 'startup' (migrate when the app starts) or 'manual' (run npx keplars-webhook migrate yourself) (got ${describe(migrations)}).`);
+  }
+  const operationTimeoutMs = positiveNumber('deduplication.store.operationTimeoutMs', store.operationTimeoutMs, 2000, problems);
+  const pruneIntervalMs = positiveNumber('deduplication.store.pruneIntervalSeconds', store.pruneIntervalSeconds, 300, problems) * 1000;
+  if (target === undefined || problems.length > before) return undefined;
+  return { kind: 'postgres', target, settings: { schema, migrations, operationTimeoutMs, pruneIntervalMs } };
 }
 
 function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions | undefined {

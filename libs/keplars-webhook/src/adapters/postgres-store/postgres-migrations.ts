@@ -1,0 +1,116 @@
+import type { SqlConnection, SqlSession } from './sql-connection.js';
+import type { PostgresTables } from './postgres-schema.js';
+
+/** One change to the store's tables; applied once, in order, and never edited once released. */
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: (tables: PostgresTables) => readonly string[];
+}
+
+/**
+ * Every version of the store's tables. Times are the database's (`clock_timestamp()`), so the
+ * instances of an app agree on them whatever their own clocks say.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events and effects',
+    statements: ({ events, effects }) => [
+      `CREATE TABLE ${events} (
+        event_key text PRIMARY KEY,
+        lock_token text,
+        locked_until timestamptz NOT NULL,
+        handled text[] NOT NULL DEFAULT '{}',
+        done boolean NOT NULL DEFAULT false,
+        expires_at timestamptz NOT NULL
+      )`,
+      `CREATE INDEX ON ${events} (expires_at)`,
+      `CREATE TABLE ${effects} (
+        event_key text NOT NULL,
+        handler text NOT NULL,
+        committed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (event_key, handler)
+      )`,
+      `CREATE INDEX ON ${effects} (expires_at)`,
+    ],
+  },
+];
+
+/** The newest version this package knows. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Where the database's tables stand against this package: what `migrate` would do, or why it cannot. */
+export type SchemaState =
+  | { readonly kind: 'current'; readonly version: number }
+  | { readonly kind: 'behind'; readonly version: number }
+  | { readonly kind: 'ahead'; readonly version: number };
+
+/** Thrown when the tables are not usable as they are; the message says what to do. */
+export class PostgresSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PostgresSchemaError';
+  }
+}
+
+/** Every instance of an app migrates under this lock; the others wait, then find nothing left to do. */
+const lockKey = (tables: PostgresTables) => `keplars-webhook:migrate:${tables.schema}`;
+
+/**
+ * Brings the tables to {@link LATEST_VERSION} in one transaction, under an advisory lock so that
+ * instances starting together do it once. Returns the versions it applied. Refuses a database whose
+ * tables are newer than this package (an older instance must not write to them).
+ */
+export async function migrate(connection: SqlConnection, tables: PostgresTables): Promise<readonly number[]> {
+  return connection.transaction(async (session) => {
+    await session.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey(tables)]);
+    await session.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`);
+    await session.query(
+      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+    );
+    const current = await appliedVersion(session, tables);
+    if (current > LATEST_VERSION) throw new PostgresSchemaError(aheadMessage(tables, current));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      for (const statement of migration.statements(tables)) await session.query(statement);
+      await session.query(`INSERT INTO ${tables.migrations} (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}
+
+/** Where the tables stand, without changing anything (for an app whose migrations are run by hand). */
+export async function schemaState(session: SqlSession, tables: PostgresTables): Promise<SchemaState> {
+  const { rows } = await session.query('SELECT to_regclass($1) IS NOT NULL AS present', [tables.migrations]);
+  const version = rows[0]?.present === true ? await appliedVersion(session, tables) : 0;
+  if (version === LATEST_VERSION) return { kind: 'current', version };
+  return version > LATEST_VERSION ? { kind: 'ahead', version } : { kind: 'behind', version };
+}
+
+/** Checks the tables are at this package's version, with the fix in the error when they are not. */
+export async function checkSchema(session: SqlSession, tables: PostgresTables, where: string): Promise<void> {
+  const state = await schemaState(session, tables);
+  if (state.kind === 'current') return;
+  if (state.kind === 'ahead') throw new PostgresSchemaError(aheadMessage(tables, state.version));
+  const found = state.version === 0 ? `no keplars-webhook tables in schema "${tables.schema}"` : `the keplars-webhook tables at version ${state.version}`;
+  throw new PostgresSchemaError(
+    `${where} has ${found}, and this package needs version ${LATEST_VERSION}, while migrations at startup are off (migrations: 'manual'). ` +
+      `Run them: npx keplars-webhook migrate --database-url <url> --schema ${tables.schema}; or set deduplication.store.migrations to 'startup'.`,
+  );
+}
+
+async function appliedVersion(session: SqlSession, tables: PostgresTables): Promise<number> {
+  const { rows } = await session.query(`SELECT coalesce(max(version), 0) AS version FROM ${tables.migrations}`);
+  return Number(rows[0]?.version ?? 0);
+}
+
+function aheadMessage(tables: PostgresTables, version: number): string {
+  return (
+    `the keplars-webhook tables in schema "${tables.schema}" are at version ${version}, newer than this package knows (${LATEST_VERSION}): ` +
+    'an instance with a newer nestjs-keplars-webhook migrated them. Upgrade this app to that version, or give it a schema of its own (deduplication.store.schema).'
+  );
+}

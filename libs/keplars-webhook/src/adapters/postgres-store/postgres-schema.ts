@@ -1,0 +1,24 @@
+/** The schema the store's tables live in, unless `schema` says otherwise. */
+export const DEFAULT_POSTGRES_SCHEMA = 'keplars_webhook';
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Whether `name` is a schema name the store can use as it is (lower case, no quoting needed). */
+export function isPlainIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/** The store's tables, qualified by their schema (a checked identifier: see {@link isPlainIdentifier}). */
+export interface PostgresTables {
+  readonly schema: string;
+  /** One row per event: its delivery's lock, the handlers that succeeded, whether all did. */
+  readonly events: string;
+  /** One row per transactional handler's success: unique, so two deliveries cannot both commit one. */
+  readonly effects: string;
+  /** The migrations applied, by version. */
+  readonly migrations: string;
+}
+
+export function postgresTables(schema: string): PostgresTables {
+  return { schema, events: `${schema}.events`, effects: `${schema}.effects`, migrations: `${schema}.schema_migrations` };
+}
