@@ -7,6 +7,9 @@ const SRC = '^libs/keplars-webhook/src/';
 const ADAPTER_DRIVERS = {
   'memory-store': [],
   'redis-store': ['ioredis'],
+  // One SQL dialect, reached two ways: a Postgres server through pg, or Postgres in this process
+  // through PGlite. (A TypeORM DataSource is taken as the app passes it, never imported.)
+  'postgres-store': ['pg', '@electric-sql/pglite'],
   'bullmq-queue': ['bullmq', 'ioredis'],
   opentelemetry: ['@opentelemetry/api'],
 };

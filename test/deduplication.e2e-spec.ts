@@ -7,6 +7,7 @@ import { CountingHandlers, totalRuns } from './support/counting-handlers.js';
 import { DOWNSTREAM_LEDGER, DownstreamLedger, FlakyHandler } from './support/flaky-handler.js';
 import { connectRedis, deleteKeys, OwnRedisServer, REDIS_URL, uniqueKeyPrefix } from './support/redis.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from './support/webhook-app.js';
+import { dropSchemas, POSTGRES_URL, PostgresProxy, uniqueSchema } from './support/postgres.js';
 
 // SPEC §4: retries, concurrent duplicates and several instances; and the §3 rows on deduplication.
 const SECRET = 'whsec_dedup';
@@ -49,14 +50,18 @@ function stores(): [string, () => KeplarsWebhookOptions['deduplication'], () => 
         await redis?.quit();
       },
     ],
+    (() => {
+      const schema = uniqueSchema('dedup_e2e');
+      return ['Postgres store', () => ({ store: { postgres: POSTGRES_URL, schema } }), () => dropSchemas(schema)] as [string, () => KeplarsWebhookOptions['deduplication'], () => Promise<void>];
+    })(),
   ];
 }
 
 describe.each(ADAPTERS.flatMap((adapter) => stores().map(([name, dedup, cleanup]) => [adapter, name, dedup, cleanup] as const)))(
   'on %s with the %s',
   (adapter: AdapterName, storeName, deduplication, cleanup) => {
-    // The memory store serves one instance; the Redis store is shared by two.
-    const instances = storeName === 'Redis store' ? 2 : 1;
+    // The memory store serves one instance; the Redis and Postgres stores are shared by two.
+    const instances = storeName === 'memory store' ? 1 : 2;
     let apps: INestApplication[];
     const downstream = new DownstreamLedger();
     const counters = () => apps.map((app) => app.get(CountingHandlers));
@@ -164,5 +169,52 @@ describe.each(ADAPTERS)('a Redis store unreachable from the start, on %s', (adap
     expect(logs.text()).toMatch(/Answered 503 .*Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable/);
     expect(logs.text()).not.toContain('hunter2');
     await app.close();
+  });
+});
+
+describe.each(ADAPTERS)('a Postgres store that goes down and comes back, on %s', (adapter) => {
+  const schema = uniqueSchema('dedup_outage');
+  let proxy: PostgresProxy;
+  let app: INestApplication;
+  const logs = new CapturedLogs();
+
+  beforeAll(async () => {
+    proxy = await PostgresProxy.start();
+    app = await createWebhookApp({
+      adapter,
+      imports: [KeplarsWebhookModule.forRoot({ secret: SECRET, deduplication: { store: { postgres: proxy.url, schema, operationTimeoutMs: 500 } } })],
+      providers: [CountingHandlers],
+      logger: logs,
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await proxy.stop();
+    await dropSchemas(schema);
+  });
+
+  it('answers 503 without running a handler while Postgres is down; afterwards nothing is lost and nothing ran twice', async () => {
+    const counter = app.get(CountingHandlers);
+    const before = Array.from({ length: 10 }, () => buildKeplarsPayload('email.opened'));
+    for (const payload of before) expect((await deliver(app, payload)).status).toBe(200);
+
+    await proxy.cut();
+    const during = Array.from({ length: 10 }, () => buildKeplarsPayload('email.opened'));
+    const mark = logs.mark();
+    for (const payload of [...during, ...before]) {
+      const started = Date.now();
+      const response = await deliver(app, payload);
+      expect(response.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(2_500);
+    }
+    expect(during.some((payload) => counter.audit.has(String(payload.id)))).toBe(false);
+    expect(logs.since(mark, 'error').map((line) => line.message).join('\n')).toMatch(/Answered 503 to email\.opened .* deduplication store is unreachable/);
+
+    await proxy.restore();
+    for (const payload of [...during, ...before]) await deliverUntilAccepted([app], payload, 100);
+    for (const payload of [...before, ...during]) {
+      expect(counter.audit.get(String(payload.id))).toBe(1);
+      expect(counter.analytics.get(String(payload.id))).toBe(1);
+    }
   });
 });

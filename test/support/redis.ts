@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import type { KeplarsDeduplicationOptions } from 'nestjs-keplars-webhook';
+import { dropSchemas, POSTGRES_URL, uniqueSchema } from './postgres.js';
 
 /** The shared Redis server of this machine (and of CI): tests write only under their own prefix. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,8 +17,9 @@ export function connectRedis(url = REDIS_URL): Redis {
 }
 
 /**
- * The two stores a deduplication suite runs against, for `describe.each`: each entry is the store's
- * name, the `store` option (the Redis one under a prefix of its own), and a cleanup for `afterAll`.
+ * The stores a deduplication suite runs against, for `describe.each`: each entry is the store's
+ * name, the `store` option (the Redis one under a prefix of its own, the Postgres one in a schema of
+ * its own), and a cleanup for `afterAll`.
  */
 export function deduplicationStores(label: string): [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>][] {
   const prefix = uniqueKeyPrefix(label);
@@ -35,6 +37,10 @@ export function deduplicationStores(label: string): [string, () => KeplarsDedupl
         await redis?.quit();
       },
     ],
+    (() => {
+      const schema = uniqueSchema(label.replace(/-/g, '_'));
+      return ['Postgres store', () => ({ postgres: POSTGRES_URL, schema }), () => dropSchemas(schema)] as [string, () => KeplarsDeduplicationOptions['store'], () => Promise<void>];
+    })(),
   ];
 }
 

@@ -9,6 +9,9 @@ import {
   type KeplarsEventFor,
   type KeplarsEventPattern,
 } from 'nestjs-keplars-webhook';
+import type { Transaction } from '@electric-sql/pglite';
+import type { PoolClient } from 'pg';
+import type { EntityManager } from 'typeorm';
 
 export class TypedHandlers {
   @OnKeplarsEvent('email.bounced')
@@ -61,6 +64,51 @@ export class MistakenHandlers {
   @OnKeplarsEvent(['email.opened', 'email.bounced'])
   onBoth(event: EmailOpenedEvent): void {
     void event;
+  }
+}
+
+// Transactional handlers (SPEC §4b): the handler's second parameter says what it gets.
+export class TransactionalHandlers {
+  @OnKeplarsEvent('email.bounced', { transaction: 'pg' })
+  async withClient(event: EmailBouncedEvent, client: PoolClient): Promise<void> {
+    await client.query('SELECT 1');
+    void event.bounceType;
+  }
+
+  @OnKeplarsEvent('email.opened', { transaction: 'typeorm', endpoint: 'eu' })
+  async withManager(event: EmailOpenedEvent, manager: EntityManager): Promise<void> {
+    await manager.query('SELECT 1');
+  }
+
+  @OnKeplarsEvent('*', { transaction: 'pglite' })
+  async withPGlite(event: KeplarsEvent, transaction: Transaction): Promise<void> {
+    await transaction.query('SELECT 1');
+  }
+}
+
+export class MistakenTransactionalHandlers {
+  // @ts-expect-error a handler asking for a pg client but typed for an EntityManager
+  @OnKeplarsEvent('email.bounced', { transaction: 'pg' })
+  async wrongKind(event: EmailBouncedEvent, manager: EntityManager): Promise<void> {
+    void [event, manager];
+  }
+
+  // @ts-expect-error a transactional handler typed for the wrong event
+  @OnKeplarsEvent('email.opened', { transaction: 'pg' })
+  async wrongEvent(event: EmailBouncedEvent, client: PoolClient): Promise<void> {
+    void [event, client];
+  }
+
+  // @ts-expect-error a transactional handler must return a promise (its transaction commits when it settles)
+  @OnKeplarsEvent('email.opened', { transaction: 'pg' })
+  notAsync(event: EmailOpenedEvent, client: PoolClient): void {
+    void [event, client];
+  }
+
+  // @ts-expect-error not a kind of transaction the module knows
+  @OnKeplarsEvent('email.opened', { transaction: 'mysql' })
+  async unknownKind(event: EmailOpenedEvent, client: PoolClient): Promise<void> {
+    void [event, client];
   }
 }
 

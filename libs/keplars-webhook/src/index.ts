@@ -11,8 +11,11 @@ export type {
   KeplarsDeduplicationOptions,
   KeplarsQueueOptions,
   KeplarsQueueRole,
+  KeplarsPGliteStoreOptions,
+  KeplarsPostgresStoreOptions,
   KeplarsRedisStoreOptions,
   KeplarsResolvedSecret,
+  KeplarsSqlStoreSettings,
   KeplarsSecretResolver,
   KeplarsTenantOptions,
   KeplarsTimestampOptions,
@@ -29,7 +32,13 @@ export { KeplarsDashboardModule } from './nest/dashboard/keplars-dashboard.modul
 export type { KeplarsDashboardAuthHook, KeplarsDashboardBasicAuth, KeplarsDashboardOptions } from './nest/dashboard/keplars-dashboard.options.js';
 export type { QueuedDelivery as KeplarsQueuedDelivery, QueuedHandlerFailure as KeplarsHandlerFailure } from './core/ports/queued-delivery.js';
 
-export { OnKeplarsEvent, type KeplarsEventFilter } from './nest/handlers/on-keplars-event.decorator.js';
+export {
+  OnKeplarsEvent,
+  type KeplarsEventFilter,
+  type KeplarsTransactionalHandlerOptions,
+  type KeplarsTransactionShapes,
+} from './nest/handlers/on-keplars-event.decorator.js';
+export type { KeplarsTransactionKind } from './core/0-event/keplars-event-handler.js';
 export { KEPLARS_EVENT_TYPES } from './core/0-event/keplars-event.js';
 export type {
   EmailBouncedEvent,
@@ -64,6 +73,11 @@ export type { KeplarsWebhookAnswer } from './core/5-answer/answer-delivery.js';
 export type { EventClaim, KeplarsIdempotencyStore } from './core/ports/idempotency-store.js';
 export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './adapters/memory-store/memory-idempotency.store.js';
 export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './adapters/redis-store/redis-idempotency.store.js';
+// The Postgres store (SPEC §4b): the module builds it from deduplication.store { postgres } or { pglite };
+// these are the shapes it accepts there.
+export type { KeplarsPgPool, KeplarsPgClient } from './adapters/postgres-store/pg-pool-connection.js';
+export type { KeplarsTypeOrmDataSource, KeplarsTypeOrmEntityManager, KeplarsTypeOrmQueryRunner } from './adapters/postgres-store/typeorm-connection.js';
+export type { KeplarsPGlite, KeplarsPGliteSession } from './adapters/postgres-store/pglite-connection.js';
 
 export { KeplarsHealthIndicator, type KeplarsHealthResult } from './nest/health/keplars-health.indicator.js';
 export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';

@@ -208,14 +208,14 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
 
   instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler {
     const spanName = `${SPAN.handler} ${handler.name}`;
-    const invoke = (event: KeplarsEvent): unknown => {
+    const invoke = (event: KeplarsEvent, transaction?: unknown): unknown => {
       const parent = this.parents.get(event) ?? this.api.context.active();
       const span = this.tracer.startSpan(spanName, { attributes: { [ATTRIBUTE.handler]: handler.name } }, parent);
       const startedAt = performance.now();
       const ended = (error?: unknown) => this.handlerEnded(handler.name, event, span, startedAt, error);
       let returned: unknown;
       try {
-        returned = this.api.context.with(this.api.trace.setSpan(parent, span), handler.invoke, undefined, event);
+        returned = this.api.context.with(this.api.trace.setSpan(parent, span), handler.invoke, undefined, event, transaction);
       } catch (error) {
         ended(error ?? new Error('thrown'));
         throw error;

@@ -94,7 +94,7 @@ export class KeplarsEventDelivery {
 
     const held = claim.handled;
     const pending = held.size === 0 ? handlers : handlers.filter((handler) => !held.has(handler.name));
-    const ran = runHandlers(this.settings.markEachHandler ? this.markingEach(pending, event, key) : pending, event);
+    const ran = runHandlers(this.prepared(pending, event, key), event);
     if (!(ran instanceof Running)) return this.record(event, key, claim.token, pending, ran); // all synchronous: no timer, no renewal
 
     const hold = new HeldClaim(this.store, event, key, claim.token, this.settings.lockMs, this.log);
@@ -153,19 +153,31 @@ export class KeplarsEventDelivery {
     return hasDerivedId(event) ? this.settings.derivedIdWindowMs : this.settings.windowMs;
   }
 
-  /** The handlers, each recording its own success in the store as it returns. */
-  private markingEach(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string): readonly KeplarsEventHandler[] {
-    const store = this.store;
-    if (!store?.markHandled) return handlers;
+  /**
+   * The handlers as this delivery runs them: a transactional one inside the transaction that writes
+   * its own mark (SPEC §4b; a mark already there means an earlier delivery committed it: nothing to
+   * do); with `markEachHandler`, every other one recording its success as it returns.
+   */
+  private prepared(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string): readonly KeplarsEventHandler[] {
+    const store = this.store!;
+    const marksEach = this.settings.markEachHandler === true && store.markHandled !== undefined;
+    if (!marksEach && !handlers.some((handler) => handler.transaction !== undefined)) return handlers;
     const windowMs = this.windowFor(event);
-    return handlers.map((handler) => ({
-      ...handler,
-      invoke: async (event: KeplarsEvent) => {
-        await handler.invoke(event);
-        // A mark that fails here is written again by `settle`.
-        await store.markHandled!(key, handler.name, windowMs).catch(() => undefined);
-      },
-    }));
+    return handlers.map((handler) => {
+      if (handler.transaction !== undefined) {
+        // Checked at startup: a transactional handler runs only on a store with transactions of its kind.
+        return { ...handler, invoke: (event: KeplarsEvent) => store.inTransaction!(key, handler.name, windowMs, async (transaction) => handler.invoke(event, transaction)) };
+      }
+      if (!marksEach) return handler;
+      return {
+        ...handler,
+        invoke: async (event: KeplarsEvent) => {
+          await handler.invoke(event);
+          // A mark that fails here is written again by `settle`.
+          await store.markHandled!(key, handler.name, windowMs).catch(() => undefined);
+        },
+      };
+    });
   }
 }
 

@@ -6,7 +6,9 @@ import { KeplarsEndpoints, type KeplarsEndpoint } from '../options/keplars-endpo
 import { type ResolvedKeplarsOptions } from '../options/resolve-keplars-options.js';
 import { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
 import { KEPLARS_EVENT_HANDLER, type KeplarsSubscription } from './on-keplars-event.decorator.js';
-import type { KeplarsEventHandler, HandlerSubscription } from '../../core/0-event/keplars-event-handler.js';
+import type { KeplarsEventHandler, HandlerSubscription, KeplarsTransactionKind } from '../../core/0-event/keplars-event-handler.js';
+
+const TRANSACTION_KINDS: readonly KeplarsTransactionKind[] = ['pg', 'typeorm', 'pglite'];
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
@@ -79,9 +81,15 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
         }
         const patterns = [...new Set(checked.flatMap((subscription) => subscription.patterns))];
         this.warnOfUnknownTypes(base, patterns);
-        const instance = wrapper.instance as Record<string, (event: KeplarsEvent) => unknown>;
+        const instance = wrapper.instance as Record<string, (event: KeplarsEvent, transaction?: unknown) => unknown>;
         const filtered = checked.some((subscription) => subscription.endpoints !== undefined || subscription.tenants !== undefined);
-        this.registry.add({ name, patterns, ...(filtered ? { subscriptions: checked } : {}), invoke: (event) => instance[method]!(event) });
+        const transaction = this.transactionOf(base, subscriptions, problems);
+        this.registry.add({
+          name,
+          patterns,
+          ...(filtered ? { subscriptions: checked } : {}),
+          ...(transaction ? { transaction, invoke: (event, open) => instance[method]!(event, open) } : { invoke: (event) => instance[method]!(event) }),
+        });
       }
     }
     const endpoints = this.endpoints.all();
@@ -133,6 +141,21 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
       return { patterns: patterns as string[], endpoints, tenants: filterList(handler, 'tenant', filter?.tenant, problems) };
     });
     return problems.length === before ? checked : undefined;
+  }
+
+  /** The transaction a handler asks for; stacked decorators must agree (it is one method, run one way). */
+  private transactionOf(handler: string, subscriptions: readonly KeplarsSubscription[], problems: string[]): KeplarsTransactionKind | undefined {
+    const kinds = new Set(subscriptions.map((subscription) => subscription.transaction));
+    if (kinds.size > 1) {
+      problems.push(`@OnKeplarsEvent() decorators on ${handler} disagree on its transaction (${[...kinds].map((kind) => kind ?? 'none').join(', ')}): give each the same { transaction }.`);
+      return undefined;
+    }
+    const [kind] = kinds;
+    if (kind !== undefined && !TRANSACTION_KINDS.includes(kind)) {
+      problems.push(`@OnKeplarsEvent() on ${handler}: transaction must be 'pg', 'typeorm' or 'pglite' (got ${JSON.stringify(kind)}).`);
+      return undefined;
+    }
+    return kind;
   }
 
   private warnOfUnknownTypes(handler: string, patterns: readonly string[]): void {

@@ -1,4 +1,5 @@
 import type { KeplarsEventFor, KeplarsEventPattern } from '../../core/0-event/keplars-event.js';
+import type { KeplarsTransactionKind } from '../../core/0-event/keplars-event-handler.js';
 
 export const KEPLARS_EVENT_HANDLER = 'keplars-webhook:event-handler';
 
@@ -13,10 +14,44 @@ export interface KeplarsEventFilter {
   tenant?: string | readonly string[];
 }
 
+/**
+ * What a transactional handler's second parameter must offer, by the kind it asks for: enough of the
+ * driver's own type to tell the three apart, without this package importing any of them. Type the
+ * parameter as the driver's type (`PoolClient` from `pg`, `EntityManager` from `typeorm`,
+ * `Transaction` from `@electric-sql/pglite`); a parameter typed for another kind does not compile.
+ */
+export interface KeplarsTransactionShapes {
+  /** A `pg` `PoolClient`: the client of the open transaction (do not release it, nor COMMIT). */
+  pg: { query: (...args: never[]) => unknown; release: (...args: never[]) => unknown; escapeLiteral: (...args: never[]) => unknown };
+  /** A TypeORM `EntityManager` on the open transaction. */
+  typeorm: { query: (...args: never[]) => unknown; getRepository: (...args: never[]) => unknown };
+  /** A PGlite `Transaction`. */
+  pglite: { query: (...args: never[]) => unknown; rollback: (...args: never[]) => unknown };
+}
+
+/**
+ * Nothing when the method's second parameter is typed for the transaction `K` gives; otherwise a
+ * property the descriptor lacks, whose name TypeScript's error then shows.
+ */
+type TransactionParameterCheck<M extends (...args: never[]) => unknown, K extends KeplarsTransactionKind> =
+  Parameters<M>[1] extends KeplarsTransactionShapes[K] ? unknown : { readonly 'its second parameter must take the transaction it asked for': K };
+
+/** The options of a transactional handler: its filters, and which transaction it is given. */
+export interface KeplarsTransactionalHandlerOptions<K extends KeplarsTransactionKind> extends KeplarsEventFilter {
+  /**
+   * Runs the handler inside the transaction that records its success (SPEC §4b): it gets that
+   * transaction as its second argument, and its writes and its mark commit together or not at all,
+   * so it runs exactly once per event. `'pg'` with the store on a `pg` pool, `'typeorm'` on a
+   * TypeORM `DataSource`, `'pglite'` on PGlite.
+   */
+  transaction: K;
+}
+
 /** What one `@OnKeplarsEvent()` put on a method; stacked decorators add one each. */
 export interface KeplarsSubscription {
   readonly patterns: readonly unknown[];
   readonly filter: KeplarsEventFilter | undefined;
+  readonly transaction?: KeplarsTransactionKind | undefined;
 }
 
 /**
@@ -51,8 +86,48 @@ export interface KeplarsSubscription {
 export function OnKeplarsEvent<const P extends KeplarsEventPattern>(
   patterns: P | readonly P[],
   filter?: KeplarsEventFilter,
-): <M extends (event: KeplarsEventFor<P>) => unknown>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void {
-  const added: KeplarsSubscription = { patterns: Array.isArray(patterns) ? patterns : [patterns], filter };
+): <M extends (event: KeplarsEventFor<P>) => unknown>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void;
+/**
+ * A **transactional handler** (SPEC §4b): it runs inside the transaction that records its own
+ * success, and gets that transaction as its second argument. Its writes and its mark commit
+ * together or not at all, so a crash anywhere neither loses nor repeats its effect, and two
+ * deliveries racing past an expired lock cannot both commit. Needs the Postgres (or PGlite) store,
+ * on the pool or `DataSource` the handler writes with.
+ *
+ * @example
+ * ```ts
+ * @OnKeplarsEvent('email.bounced', { transaction: 'pg' })
+ * async countBounce(event: EmailBouncedEvent, client: PoolClient) {
+ *   await client.query('UPDATE contacts SET bounces = bounces + 1 WHERE email = $1', [event.recipient]);
+ * }
+ *
+ * @OnKeplarsEvent('email.delivered', { transaction: 'typeorm' })
+ * async recordDelivery(event: EmailDeliveredEvent, manager: EntityManager) {
+ *   await manager.getRepository(EmailStatus).save({ emailId: event.emailId, status: 'delivered' });
+ * }
+ * ```
+ *
+ * @typeParam K which transaction it is given: `'pg'` (a `PoolClient`), `'typeorm'` (an `EntityManager`) or `'pglite'`.
+ * @param options `transaction`, and the same endpoint and tenant filters as any handler.
+ */
+export function OnKeplarsEvent<const P extends KeplarsEventPattern, const K extends KeplarsTransactionKind>(
+  patterns: P | readonly P[],
+  options: KeplarsTransactionalHandlerOptions<K>,
+): <M extends (event: KeplarsEventFor<P>, transaction: never) => Promise<unknown>>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M> & TransactionParameterCheck<M, K>,
+) => void;
+export function OnKeplarsEvent(
+  patterns: KeplarsEventPattern | readonly KeplarsEventPattern[],
+  options?: KeplarsEventFilter & { transaction?: KeplarsTransactionKind },
+): (target: object, key: string | symbol, descriptor: PropertyDescriptor) => void {
+  const { transaction, ...filter } = options ?? {};
+  const added: KeplarsSubscription = {
+    patterns: Array.isArray(patterns) ? patterns : [patterns],
+    filter: options === undefined ? undefined : filter,
+    ...(transaction === undefined ? {} : { transaction }),
+  };
   return (_target, _key, descriptor) => {
     // Stacked decorators add up: @OnKeplarsEvent('email.opened') @OnKeplarsEvent('email.clicked', { endpoint: 'eu' }).
     const method = descriptor.value as object;

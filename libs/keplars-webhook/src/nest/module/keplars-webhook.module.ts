@@ -1,4 +1,4 @@
-import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { KeplarsSignatureGuard } from '../http/keplars-signature.guard.js';
 import { createIdempotencyStore } from './create-idempotency-store.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
@@ -25,6 +25,7 @@ import type { KeplarsWebhookOptions } from '../options/keplars-webhook.options.j
 import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../health/keplars-health.indicator.js';
 import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptions, type ResolvedRoute } from '../options/resolve-keplars-options.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import { transactionalHandlerProblems } from '../../core/4-deliver/transactional-handlers.js';
 
 /**
  * Receives Keplars webhooks: mounts `POST /webhooks/keplars`, verifies each request's signature,
@@ -130,14 +131,27 @@ import { KeplarsConfigurationError } from '../../core/support/configuration-erro
   ],
   exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters],
 })
-export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new KeplarsLog();
 
   /** @internal Nest builds the module; apps import it with `forRoot()` or `forRootAsync()`. */
   constructor(
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
+    @Inject(KEPLARS_ROUTE) private readonly route: ResolvedRoute,
+    private readonly registry: KeplarsHandlerRegistry,
   ) {
     super();
+  }
+
+  /**
+   * Refuses to start when a transactional handler of this endpoint cannot run on its store (the
+   * handlers were found by then: the shared handlers module initialises first).
+   * @internal A Nest lifecycle hook: Nest calls it, apps never do.
+   */
+  onModuleInit(): void {
+    const handlers = this.registry.all().filter((handler) => handler.subscriptions?.some((subscription) => subscription.endpoints === undefined || subscription.endpoints.includes(this.route.name)) ?? true);
+    const problems = transactionalHandlerProblems(handlers, this.store, this.route.name);
+    if (problems.length > 0) throw new KeplarsConfigurationError(problems);
   }
 
   /**
