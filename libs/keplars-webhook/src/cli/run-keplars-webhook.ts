@@ -4,11 +4,13 @@ import { findKeplarsQueues, keplarsQueueExists, type FoundKeplarsQueue } from '.
 import { closeQueueConnection, loadBullMQ, openQueueConnection } from '../adapters/bullmq-queue/queue-connections.js';
 import { DEAD_LETTERS_EXIT, DEAD_LETTERS_USAGE, parseDeadLettersArgs, runDeadLettersCommand, type CommandOutput } from './run-dead-letters.js';
 import { redactedUrl } from '../core/support/redacted-url.js';
+import { runMigrate } from './run-migrate.js';
 
 export const KEPLARS_WEBHOOK_USAGE = `Usage: keplars-webhook <command>
 
 Commands:
   dead-letters list|show|replay|discard   queue mode's dead letters (keplars-webhook dead-letters --help)
+  migrate                                 create or upgrade the Postgres store's tables (keplars-webhook migrate --help)
 
 To send a test event to your app, see keplars-webhook-send --help.`;
 
@@ -26,6 +28,7 @@ export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonl
     output.err(KEPLARS_WEBHOOK_USAGE);
     return DEAD_LETTERS_EXIT.usage;
   }
+  if (command === 'migrate') return runMigrate(rest, env, output);
   if (command !== 'dead-letters') {
     output.err(`Unknown command "${command}".\n${KEPLARS_WEBHOOK_USAGE}`);
     return DEAD_LETTERS_EXIT.usage;
