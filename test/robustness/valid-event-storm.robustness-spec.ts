@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { KEPLARS_EVENT_TYPES, KeplarsWebhookModule, type KeplarsWebhookOptions } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, KEPLARS_WIRE_SHAPES, postKeplarsEvent, type KeplarsWireShape } from 'nestjs-keplars-webhook/testing';
 import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
+import { dropSchemas, POSTGRES_URL, uniqueSchema } from '../support/postgres.js';
 import { pick, seededRandom } from '../support/seeded-random.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook-app.js';
 import { runBounded } from './support/bounded-pool.js';
@@ -98,6 +99,11 @@ function redisStore(): StoreSetup {
   };
 }
 
+function postgresStore(): StoreSetup {
+  const schema = uniqueSchema('robustness_storm');
+  return { name: 'Postgres store', instances: 2, deduplication: () => ({ store: { postgres: POSTGRES_URL, schema } }), cleanup: () => dropSchemas(schema) };
+}
+
 const report: string[] = [];
 
 afterAll(() => {
@@ -110,7 +116,7 @@ afterAll(() => {
   );
 });
 
-describe.each(ADAPTERS.flatMap((adapter) => [memoryStore(), redisStore()].map((store) => [adapter, store.name, store] as const)))(
+describe.each(ADAPTERS.flatMap((adapter) => [memoryStore(), redisStore(), postgresStore()].map((store) => [adapter, store.name, store] as const)))(
   'a storm of valid events on %s with the %s',
   (adapter: AdapterName, _, store: StoreSetup) => {
     const ledger = new StormLedger(SEED, FAILURE_RATE);
