@@ -3,6 +3,9 @@ export const BENCH_SECRET = 'whsec_bench_5f0c2a7e9b1d4c38a6e2';
 export const WEBHOOK_PATH = '/webhooks/keplars';
 /** The Redis server a target that needs one connects to (set by the benchmark for its servers). */
 export const REDIS_URL_ENV = 'BENCH_REDIS_URL';
+/** The Postgres database a target that needs one uses, and the schema of this run's tables there. */
+export const POSTGRES_URL_ENV = 'BENCH_POSTGRES_URL';
+export const POSTGRES_SCHEMA_ENV = 'BENCH_POSTGRES_SCHEMA';
 /** The key prefix of a `bench:queue` process's queue (see queue-app.ts). */
 export const QUEUE_PREFIX_ENV = 'BENCH_QUEUE_PREFIX';
 
@@ -20,6 +23,8 @@ export interface TargetTraits {
   readonly fillsMemoryStore: boolean;
   /** Connects to the Redis server at `BENCH_REDIS_URL`; the benchmark starts one of its own. */
   readonly needsRedis: boolean;
+  /** Connects to the Postgres at `BENCH_POSTGRES_URL` (the machine's server), in this run's own schema. */
+  readonly needsPostgres?: boolean;
   /**
    * What the server process has of OpenTelemetry: `hidden`, as an app without `@opentelemetry/api`
    * (the package is installed here, a resolve hook hides it); `api` alone (no SDK: no-op); `sdk`
@@ -27,6 +32,8 @@ export interface TargetTraits {
    */
   readonly openTelemetry?: 'hidden' | 'api' | 'sdk';
   readonly goal?: TargetGoal;
+  /** Where Fastify's goal differs (the Postgres targets: Fastify's ceiling is higher, the database's cost the same). */
+  readonly goalOnFastify?: TargetGoal;
   /** Reported as a ratio of this target too (the OpenTelemetry targets against plain `module`). */
   readonly comparedWith?: { readonly target: string; readonly goal?: number; readonly note: string };
 }
@@ -53,6 +60,17 @@ export const TARGET_TRAITS = {
     comparedWith: { target: 'octokit-webhooks', goal: 1.0, note: '>= 1.0x (the module ÷ the peer, a route wrapping @octokit/webhooks)' },
   },
   'module-redis': { deduplicates: true, fillsMemoryStore: false, needsRedis: true, openTelemetry: 'hidden', goal: { throughput: 0.8, p99: 1.3 } },
+  // SPEC §5, issue 24: the Postgres store (from a URL, default options), >= 0.80x on Express, >= 0.60x on Fastify.
+  'module-postgres': {
+    deduplicates: true,
+    fillsMemoryStore: false,
+    needsRedis: false,
+    needsPostgres: true,
+    openTelemetry: 'hidden',
+    goal: { throughput: 0.8, p99: 1.3 },
+    goalOnFastify: { throughput: 0.6, p99: 1.3 },
+    comparedWith: { target: 'module-redis', note: 'none (the Postgres store against the Redis store)' },
+  },
   // Issue 12: queue mode's receiving side (role 'receive': verify, write to BullMQ, answer), >= 0.85x
   // hmac-guard; also reported against inline `module`. (The issue sets no p99 goal: module-redis's.)
   'module-queue': {
@@ -80,6 +98,12 @@ export type AdapterName = (typeof ADAPTERS)[number];
 
 export function traitsOf(target: TargetName): TargetTraits {
   return TARGET_TRAITS[target];
+}
+
+/** A target's goal on an adapter (most targets have one goal for both). */
+export function goalOf(target: TargetName, adapter: AdapterName): TargetGoal | undefined {
+  const traits: TargetTraits = TARGET_TRAITS[target];
+  return adapter === 'fastify' ? (traits.goalOnFastify ?? traits.goal) : traits.goal;
 }
 
 /** The targets that run this module (`module` and every `module-…`). */

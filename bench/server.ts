@@ -16,6 +16,7 @@ import { HandwrittenAppModule } from './targets/handwritten.target.js';
 import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
 import { ModuleQueueAppModule } from './targets/module-queue.target.js';
 import { ModuleRedisAppModule } from './targets/module-redis.target.js';
+import { ModulePostgresAppModule } from './targets/module-postgres.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 import { OctokitWebhooksAppModule } from './targets/octokit-webhooks.target.js';
 
@@ -26,6 +27,7 @@ const APP_MODULES: Record<TargetName, Type> = {
   'octokit-webhooks': OctokitWebhooksAppModule,
   module: ModuleAppModule,
   'module-redis': ModuleRedisAppModule,
+  'module-postgres': ModulePostgresAppModule,
   'module-queue': ModuleQueueAppModule,
   'module-otel-api': ModuleAppModule,
   'module-otel-sdk': ModuleAppModule,

@@ -7,8 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ADAPTERS, BASELINE, CEILING, REDIS_URL_ENV, TARGETS, traitsOf, type AdapterName, type TargetName } from './bench-config.js';
+import { ADAPTERS, BASELINE, CEILING, goalOf, POSTGRES_SCHEMA_ENV, POSTGRES_URL_ENV, REDIS_URL_ENV, TARGETS, traitsOf, type AdapterName, type TargetName } from './bench-config.js';
 import { BenchRedisServer } from './load/redis-server.js';
+import { benchPostgres } from './load/postgres-database.js';
 import { runLoad, type LoadResult } from './load/run-load.js';
 import { pinLoadGenerator, ServerProcess } from './load/server-process.js';
 import { SignedEventSource } from './load/signed-events.js';
@@ -66,12 +67,14 @@ async function main(): Promise<void> {
       (pinning.serverCore === undefined ? 'NOT pinned (no taskset or one core)' : `servers on core ${pinning.serverCore}, load on core ${pinning.loadCore}`),
   );
   if (needsRedis) console.log(`Redis: ${redisUrl ?? `a redis-server of the benchmark's own${pinning.loadCore === undefined ? '' : `, on core ${pinning.loadCore}`}`}`);
+  const postgres = targets.some((target) => traitsOf(target).needsPostgres) ? benchPostgres() : undefined;
+  if (postgres) console.log(`Postgres: the machine's server at ${postgres.url} (not pinned), schema ${postgres.schema} for this run (dropped at the end)`);
 
   const servers: ServerProcess[] = [];
   let redis: BenchRedisServer | undefined;
   try {
     if (needsRedis && redisUrl === undefined) redis = await BenchRedisServer.start(pinning);
-    const env = { [REDIS_URL_ENV]: redisUrl ?? redis?.url ?? '' };
+    const env = { [REDIS_URL_ENV]: redisUrl ?? redis?.url ?? '', ...(postgres ? { [POSTGRES_URL_ENV]: postgres.url, [POSTGRES_SCHEMA_ENV]: postgres.schema } : {}) };
     for (const adapter of adapters) {
       for (const target of targets) servers.push(await ServerProcess.start(target, adapter, pinning, env));
     }
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await redis?.stop();
+    await postgres?.drop();
   }
 }
 
@@ -203,7 +207,7 @@ function formatTable(summaries: readonly TargetSummary[]): string {
     ],
     summaries.map((summary) => {
       const perRound = summary.rounds.map((round) => round.requestsPerSecond);
-      const goal = traitsOf(summary.target).goal;
+      const goal = goalOf(summary.target, summary.adapter);
       return [
         summary.adapter,
         summary.target,
@@ -231,7 +235,7 @@ const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
 function ceilingGoalLines(summaries: readonly TargetSummary[]): string[] {
   return summaries.flatMap((summary) => {
-    const goal = traitsOf(summary.target).goal;
+    const goal = goalOf(summary.target, summary.adapter);
     if (goal === undefined || Number.isNaN(summary.vsCeiling.throughput)) return [];
     const { throughput, throughputPerRound, p99 } = summary.vsCeiling;
     return [

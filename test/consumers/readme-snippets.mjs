@@ -13,7 +13,7 @@
 // declared files too, so two snippets that both show `src/app.module.ts` do not collide.
 //
 // The apps compiling them have the packages the snippets import (NestJS, @nestjs/config, @nestjs/testing,
-// @nestjs/terminus, @nestjs/platform-fastify, OpenTelemetry's API and metrics SDK, Jest's types or Vitest): a snippet that imports
+// @nestjs/terminus, @nestjs/platform-fastify, OpenTelemetry's API and metrics SDK, pg, TypeORM and @nestjs/typeorm, Jest's types or Vitest): a snippet that imports
 // another package needs it added to both apps' package.json (test/consumers/apps/cjs-nest11-express and
 // esm-nest12-express).
 //
