@@ -30,7 +30,7 @@ describe('keplars-webhook migrate', () => {
     const pool = new pg.Pool({ connectionString: POSTGRES_URL });
     const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
     await pool.end();
-    expect(rows.map((row) => row.table_name)).toEqual(['effects', 'events', 'schema_migrations']);
+    expect(rows.map((row) => row.table_name)).toEqual(['keplars_events', 'keplars_handler_marks', 'keplars_migrations']);
 
     const app = await manual();
     await app.close();

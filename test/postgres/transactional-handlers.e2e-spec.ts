@@ -84,7 +84,7 @@ describe.each(ADAPTERS)('transactional handlers on the app\'s own pg pool, on %s
     const payload = buildKeplarsPayload('email.bounced');
     expect((await deliver(app, payload)).status).toBe(200);
     // The crash: the handler's transaction committed, the event's "done" never did.
-    await pool.query(`DELETE FROM ${schema}.events WHERE event_key = $1`, [String(payload.id)]);
+    await pool.query(`DELETE FROM ${schema}.keplars_events WHERE event_key = $1`, [String(payload.id)]);
     expect((await deliver(app, payload)).status).toBe(200);
     expect(await rows(String(payload.id))).toEqual([1]);
     expect(app.get(BounceCounter).attempts.get(String(payload.id))).toBe(1); // the mark was found before the handler ran

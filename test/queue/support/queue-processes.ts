@@ -45,28 +45,34 @@ export class QueueAppProcess {
   ) {}
 
   static async start(settings: QueueAppSettings): Promise<QueueAppProcess> {
-    const child = spawn(process.execPath, [SCRIPT], {
+    return QueueAppProcess.spawn(SCRIPT, settings.role, {
+      KEPLARS_LIBRARY: settings.library,
+      KEPLARS_ROLE: settings.role,
+      KEPLARS_ADAPTER: settings.adapter ?? 'express',
+      KEPLARS_REDIS_URL: settings.redisUrl,
+      KEPLARS_PREFIX: settings.prefix,
+      KEPLARS_SECRET: settings.secret,
+      KEPLARS_LEDGER: settings.ledger,
+      KEPLARS_ATTEMPTS: String(settings.attempts ?? 3),
+      KEPLARS_STALLED_SECONDS: String(settings.stalledSeconds ?? 1),
+      KEPLARS_LOCK_SECONDS: String(settings.lockSeconds ?? 2),
+      KEPLARS_BLOCK: settings.block ? '1' : '0',
+    });
+  }
+
+  /**
+   * Starts another app script the same way (`script` prints `{"ready":true,"port":…}` when up):
+   * its settings come from `env`; `role` names it in errors.
+   */
+  static async spawn(script: string, role: string, env: Record<string, string>): Promise<QueueAppProcess> {
+    const child = spawn(process.execPath, [script], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '', // not Jest's VM-modules flags
-        KEPLARS_LIBRARY: settings.library,
-        KEPLARS_ROLE: settings.role,
-        KEPLARS_ADAPTER: settings.adapter ?? 'express',
-        KEPLARS_REDIS_URL: settings.redisUrl,
-        KEPLARS_PREFIX: settings.prefix,
-        KEPLARS_SECRET: settings.secret,
-        KEPLARS_LEDGER: settings.ledger,
-        KEPLARS_ATTEMPTS: String(settings.attempts ?? 3),
-        KEPLARS_STALLED_SECONDS: String(settings.stalledSeconds ?? 1),
-        KEPLARS_LOCK_SECONDS: String(settings.lockSeconds ?? 2),
-        KEPLARS_BLOCK: settings.block ? '1' : '0',
-      },
+      env: { ...process.env, NODE_OPTIONS: '', ...env }, // not Jest's VM-modules flags
     });
     let output = '';
     const ready = new Promise<{ port?: number }>((resolvePort, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the ${settings.role} process did not start within 30 s:\n${output}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`the ${role} process did not start within 30 s:\n${output}`)), 30_000);
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         const line = output.split('\n').find((text) => text.startsWith('{"ready"'));
@@ -78,7 +84,7 @@ export class QueueAppProcess {
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`the ${settings.role} process exited (${code ?? signal}) before it was ready:\n${output}`));
+        reject(new Error(`the ${role} process exited (${code ?? signal}) before it was ready:\n${output}`));
       });
     });
     const { port } = await ready;

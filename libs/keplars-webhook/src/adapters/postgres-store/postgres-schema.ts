@@ -20,5 +20,6 @@ export interface PostgresTables {
 }
 
 export function postgresTables(schema: string): PostgresTables {
-  return { schema, events: `${schema}.events`, effects: `${schema}.effects`, migrations: `${schema}.schema_migrations` };
+  // Named for this package even inside its own schema: `schema` may be one the app's tables share.
+  return { schema, events: `${schema}.keplars_events`, effects: `${schema}.keplars_handler_marks`, migrations: `${schema}.keplars_migrations` };
 }
