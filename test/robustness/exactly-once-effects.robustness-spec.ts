@@ -118,7 +118,13 @@ describe.each([
     killing = false;
     await killer;
     await Promise.all(starting);
-    await waitFor(async () => (await effects()).size === EVENTS, 'every event to have its effect', 120_000);
+    await waitFor(async () => (await effects()).size === EVENTS, 'every event to have its effect', 60_000).catch(async (error) => {
+      const have = await effects();
+      const missing = events.filter((event) => !have.has(event.id)).map((event) => event.id);
+      const marks = await pool.query(`SELECT * FROM ${schema}.keplars_events WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
+      const handlerMarks = await pool.query(`SELECT * FROM ${schema}.keplars_handler_marks WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
+      throw new Error(`${(error as Error).message}: ${missing.length} missing, e.g. ${JSON.stringify(marks.rows)} ${JSON.stringify(handlerMarks.rows)}\n${[...running].map((app) => app.log).join('\n---\n').slice(-3000)}`);
+    });
     const counts = await effects();
     const repeated = [...counts.values()].filter((n) => n > 1);
     const extra = repeated.reduce((sum, n) => sum + n - 1, 0);
