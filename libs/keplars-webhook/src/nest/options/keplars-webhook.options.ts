@@ -242,6 +242,8 @@ export const KEPLARS_OPTION_KEYS = {
   'deduplication.store': { redis: true, keyPrefix: true, operationTimeoutMs: true } satisfies Record<keyof KeplarsRedisStoreOptions, true>,
   queue: {
     redis: true,
+    postgres: true,
+    schema: true,
     role: true,
     prefix: true,
     attempts: true,
