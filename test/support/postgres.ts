@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import pg from 'pg';
+
+/** The shared PostgreSQL server of this machine (and of CI): each test file works in a schema of its own. */
+export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema name no other test file uses (`kq_<label>_<random>`): drop it in afterAll with {@link dropSchema}. */
+export function uniqueSchema(label: string): string {
+  return `kq_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Runs one query on a connection of its own (never a pool of the module's). */
+export async function queryPostgres<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], url = POSTGRES_URL): Promise<T[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  await queryPostgres(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/**
+ * A TCP proxy in front of the shared PostgreSQL that a test can cut (every connection dropped, new
+ * ones refused) and restore, so an outage is real without stopping the server others use.
+ */
+export class PostgresProxy {
+  private up = true;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(target = new URL(POSTGRES_URL)): Promise<PostgresProxy> {
+    const proxy: PostgresProxy = new PostgresProxy(
+      createServer((client) => {
+        if (!proxy.up) return void client.destroy();
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        for (const socket of [client, upstream]) {
+          proxy.sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            proxy.sockets.delete(socket);
+            (socket === client ? upstream : client).destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      }),
+    );
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  /** The shared server's URL, with the proxy's port. */
+  get url(): string {
+    const url = new URL(POSTGRES_URL);
+    url.port = String((this.server.address() as { port: number }).port);
+    return url.toString();
+  }
+
+  cut(): void {
+    this.up = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
