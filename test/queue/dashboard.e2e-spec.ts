@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { CapturedLogs } from '../support/captured-logs.js';
 import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
+import { dropSchema, POSTGRES_URL, uniqueSchema } from '../support/postgres.js';
 import { waitFor } from '../support/wait-for.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook-app.js';
 
@@ -271,5 +272,51 @@ describe.each(ADAPTERS)('the dashboard on %s in inline mode', (adapter: AdapterN
     } finally {
       await app.close();
     }
+  });
+});
+
+// bull-board 9.10's BullMQAdapter reads a Postgres-backed queue through BullMQ's own getters (and
+// Postgres' own stats instead of Redis INFO): the dashboard works on a queue on Postgres too.
+describe.each(ADAPTERS)('the dashboard on %s, on a queue on Postgres', (adapter: AdapterName) => {
+  const schema = uniqueSchema(`dashboard_${adapter}`);
+  const dedupPrefix = uniqueKeyPrefix(`dashboard-postgres-${adapter}`).slice(0, -1);
+  let app: INestApplication;
+  let eventId: string;
+
+  beforeAll(async () => {
+    app = await createWebhookApp({
+      adapter,
+      imports: [
+        KeplarsWebhookModule.forRoot({
+          secret: SECRET,
+          queue: { postgres: POSTGRES_URL, schema, attempts: 1, backoff: { delaySeconds: 0.05, jitter: 0 } },
+          deduplication: deduplication(dedupPrefix),
+        }),
+        KeplarsDashboardModule.forRoot({ auth: { user: USER, password: PASSWORD } }),
+      ],
+      providers: [Downstream],
+    });
+    await app.listen(0, '127.0.0.1');
+    eventId = await deadLetterIn(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dropSchema(schema);
+    await deleteKeys(redis, dedupPrefix);
+  });
+
+  it('lists the queue with its dead letter, and names the --postgres and --schema a replay needs', async () => {
+    const api = await request(app.getHttpServer()).get('/admin/queues/api/queues').query({ activeQueue: QUEUE, status: 'failed' }).auth(USER, PASSWORD);
+    expect(api.status).toBe(200);
+    expect(api.body.queues).toEqual([
+      expect.objectContaining({
+        name: QUEUE,
+        description: `Failed = dead letters. Replay: npx keplars-webhook dead-letters replay --postgres $KEPLARS_QUEUE_POSTGRES_URL --schema ${schema} --all`,
+        readOnlyMode: true,
+        counts: expect.objectContaining({ failed: 1 }),
+      }),
+    ]);
+    expect(JSON.stringify(api.body)).toContain(eventId);
+    expect((await request(app.getHttpServer()).get('/admin/queues').auth(USER, PASSWORD)).status).toBe(200);
   });
 });

@@ -123,7 +123,7 @@ describe('keplars-webhook dead-letters', () => {
   });
 
   it.each([
-    [['dead-letters', 'list'], {}, /No Redis to look in: pass --redis redis:\/\/host:6379, or set KEPLARS_QUEUE_REDIS_URL or REDIS_URL/],
+    [['dead-letters', 'list'], {}, /No queue to look in: pass --redis redis:\/\/host:6379 or --postgres postgres:\/\/host:5432\/app, or set KEPLARS_QUEUE_REDIS_URL or REDIS_URL \(Redis\) or KEPLARS_QUEUE_POSTGRES_URL/],
     [['dead-letters', 'list', '--redis', 'localhost:6379'], {}, /--redis must be a URL such as redis:\/\/localhost:6379/],
     [['dead-letters', 'replay'], { REDIS_URL }, /replay takes dead letter ids, or --all/],
     [['dead-letters', 'show'], { REDIS_URL }, /show takes one dead letter id/],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, Socket, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 
 /**
@@ -8,9 +8,9 @@ import pg from 'pg';
  */
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** A schema name no other test (or run) uses: `label_<random>`. */
+/** A schema name no other test (or run) uses: `<label>_<random>`, lower case. */
 export function uniqueSchema(label: string): string {
-  return `${label.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(5).toString('hex')}`;
+  return `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
 }
 
 export function connectPostgres(url = POSTGRES_URL, max = 10): pg.Pool {
@@ -19,74 +19,76 @@ export function connectPostgres(url = POSTGRES_URL, max = 10): pg.Pool {
   return pool;
 }
 
-export async function dropSchemas(...schemas: string[]): Promise<void> {
-  const pool = connectPostgres(POSTGRES_URL, 1);
+/** Runs one query on a connection of its own (never a pool of the module's). */
+export async function queryPostgres<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], url = POSTGRES_URL): Promise<T[]> {
+  const client = new pg.Client(url);
+  await client.connect();
   try {
-    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    return (await client.query<T>(text, values)).rows;
   } finally {
-    await pool.end();
+    await client.end();
   }
 }
 
+export async function dropSchemas(...schemas: string[]): Promise<void> {
+  for (const schema of schemas) await queryPostgres(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+export const dropSchema = (schema: string): Promise<void> => dropSchemas(schema);
+
 /**
- * A TCP proxy in front of the shared server that a test can cut and restore: "Postgres is down"
- * without stopping the server other tests use. Cutting closes every connection and refuses new ones.
+ * A TCP proxy in front of the shared PostgreSQL that a test can cut (every connection dropped, new
+ * ones refused) and restore, so an outage is real without stopping the server others use.
  */
 export class PostgresProxy {
+  private up = true;
   private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
-  private constructor(private port: number) {}
 
-  static async start(): Promise<PostgresProxy> {
-    const proxy = new PostgresProxy(0);
-    await proxy.open();
+  private constructor(private readonly server: Server) {}
+
+  static async start(target = new URL(POSTGRES_URL)): Promise<PostgresProxy> {
+    const proxy: PostgresProxy = new PostgresProxy(
+      createServer((client) => {
+        if (!proxy.up) return void client.destroy();
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        for (const socket of [client, upstream]) {
+          proxy.sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            proxy.sockets.delete(socket);
+            (socket === client ? upstream : client).destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      }),
+    );
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
 
-  /** The connection string through the proxy (same user and database as {@link POSTGRES_URL}). */
+  /** The shared server's URL (same user and database), with the proxy's port. */
   get url(): string {
     const url = new URL(POSTGRES_URL);
-    url.host = `127.0.0.1:${this.port}`;
+    url.port = String((this.server.address() as { port: number }).port);
     return url.toString();
   }
 
-  /** Closes every connection through the proxy and stops listening: the database is unreachable. */
-  async cut(): Promise<void> {
+  /** Drops every connection through the proxy and refuses new ones: the database is unreachable. */
+  cut(): void {
+    this.up = false;
     for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
   }
 
-  /** Listens again on the same port. */
-  async restore(): Promise<void> {
-    await this.open();
+  restore(): void {
+    this.up = true;
   }
 
-  async stop(): Promise<void> {
-    await this.cut();
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
   }
 
-  private async open(): Promise<void> {
-    const target = new URL(POSTGRES_URL);
-    const server = createServer((client) => {
-      const upstream = new Socket();
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      upstream.connect(Number(target.port || 5432), target.hostname, () => {
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', () => resolve()));
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
+  stop(): Promise<void> {
+    return this.close();
   }
 }

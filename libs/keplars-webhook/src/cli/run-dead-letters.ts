@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { KeplarsDeadLetter, KeplarsDeadLetters } from '../adapters/bullmq-queue/keplars-dead-letters.js';
-import { KEPLARS_QUEUE_NAME } from '../adapters/bullmq-queue/keplars-queue.options.js';
+import { DEFAULT_QUEUE_SCHEMA, KEPLARS_QUEUE_NAME, type ResolvedPostgresQueue } from '../adapters/bullmq-queue/keplars-queue.options.js';
 import { redactedUrl } from '../core/support/redacted-url.js';
 
 /** Where the command prints: stdout and stderr in the command, a buffer in tests. */
@@ -14,11 +14,14 @@ export const DEAD_LETTERS_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export const REDIS_VARIABLES = ['KEPLARS_QUEUE_REDIS_URL', 'REDIS_URL'] as const;
 
+/** Where the command finds a queue on Postgres when no --postgres is given (never DATABASE_URL: it may be another database). */
+export const POSTGRES_VARIABLE = 'KEPLARS_QUEUE_POSTGRES_URL';
+
 export const DEAD_LETTERS_USAGE = `Usage: keplars-webhook dead-letters <command> [options]
 
 Looks after queue mode's dead letters: deliveries whose handlers failed on every attempt, and signed
 bodies the module could not read. A replay runs only the handlers that never succeeded.
-Every answer names the queue, prefix and Redis it looked in; list and show write nothing to Redis,
+Every answer names the queue, prefix (or schema) and server it looked in; list and show write nothing,
 and a prefix with no queue behind it is reported with the module's queues that Redis does have.
 
 Commands:
@@ -30,20 +33,26 @@ Commands:
 Options:
   --redis URL          the queue's Redis (default: $${REDIS_VARIABLES[0]}, else $${REDIS_VARIABLES[1]})
   --prefix PREFIX      the queue's key prefix, as in the module's queue.prefix (default: bull)
+  --postgres URL       the queue's PostgreSQL instead, as in queue.postgres (default: $${POSTGRES_VARIABLE} when no Redis is named)
+  --schema SCHEMA      its schema, as in the module's queue.schema (default: ${DEFAULT_QUEUE_SCHEMA})
   --json               print JSON instead of text
   -h, --help           show this help
 
 Examples:
   keplars-webhook dead-letters list --redis redis://localhost:6379
   keplars-webhook dead-letters show evt_123
-  keplars-webhook dead-letters replay --all`;
+  keplars-webhook dead-letters replay --all
+  keplars-webhook dead-letters list --postgres postgres://localhost:5432/app --schema keplars_webhook_queue`;
 
 export interface DeadLettersCommand {
   readonly command: 'list' | 'show' | 'replay' | 'discard';
   readonly ids: readonly string[];
   readonly all: boolean;
+  /** The queue's Redis; empty when the queue is on Postgres. */
   readonly redisUrl: string;
   readonly prefix: string;
+  /** The queue's Postgres, when it is there instead of on Redis. */
+  readonly postgres?: ResolvedPostgresQueue;
   readonly json: boolean;
   readonly limit: number;
   readonly offset: number;
@@ -62,6 +71,8 @@ export function parseDeadLettersArgs(argv: readonly string[], env: Readonly<Reco
       options: {
         redis: { type: 'string' },
         prefix: { type: 'string' },
+        postgres: { type: 'string' },
+        schema: { type: 'string' },
         json: { type: 'boolean' },
         all: { type: 'boolean' },
         limit: { type: 'string' },
@@ -83,17 +94,42 @@ export function parseDeadLettersArgs(argv: readonly string[], env: Readonly<Reco
   if (command === 'replay' && (ids.length === 0) === !values.all) return usage('replay takes dead letter ids, or --all (not both).');
   if (command === 'discard' && ids.length === 0) return usage('discard takes one or more dead letter ids (see list).');
   if (command === 'list' && ids.length > 0) return usage('list takes no ids.');
-  const redisUrl = values.redis ?? env[REDIS_VARIABLES[0]] ?? env[REDIS_VARIABLES[1]];
-  if (!redisUrl) return usage(`No Redis to look in: pass --redis redis://host:6379, or set ${REDIS_VARIABLES.join(' or ')}.`);
-  if (!/^rediss?:\/\//.test(redisUrl)) return usage('--redis must be a URL such as redis://localhost:6379.');
+  const server = whichServer(values, env);
+  if (typeof server === 'string') return usage(server);
   const limit = wholeNumber(values.limit, 50);
   const offset = wholeNumber(values.offset, 0);
   if (limit === undefined || limit === 0) return usage('--limit must be a whole number above 0.');
   if (offset === undefined) return usage('--offset must be a whole number.');
   return {
     kind: 'run',
-    command: { command, ids, all: values.all === true, redisUrl, prefix: values.prefix ?? 'bull', json: values.json === true, limit, offset },
+    command: { command, ids, all: values.all === true, ...server, json: values.json === true, limit, offset },
   };
+}
+
+/**
+ * The queue's server: --redis or --postgres (not both), else the environment's Redis variables, else
+ * its Postgres one. A problem to report is a string.
+ */
+function whichServer(
+  values: { redis?: string; postgres?: string; prefix?: string; schema?: string },
+  env: Readonly<Record<string, string | undefined>>,
+): Pick<DeadLettersCommand, 'redisUrl' | 'prefix' | 'postgres'> | string {
+  if (values.redis !== undefined && values.postgres !== undefined) return 'Name one queue: --redis or --postgres, not both.';
+  const redisUrl = values.redis ?? (values.postgres === undefined ? (env[REDIS_VARIABLES[0]] ?? env[REDIS_VARIABLES[1]]) : undefined);
+  const postgresUrl = values.postgres ?? (redisUrl === undefined ? env[POSTGRES_VARIABLE] : undefined);
+  if (postgresUrl) {
+    if (!/^postgres(ql)?:\/\//.test(postgresUrl)) return '--postgres must be a connection string such as postgres://user@localhost:5432/app.';
+    if (values.prefix !== undefined) return '--prefix is for a queue on Redis; on Postgres name its --schema.';
+    const schema = values.schema ?? DEFAULT_QUEUE_SCHEMA;
+    if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) return '--schema must be a PostgreSQL schema name such as keplars_webhook_queue.';
+    return { redisUrl: '', prefix: '', postgres: { connectionString: postgresUrl, schema } };
+  }
+  if (!redisUrl) {
+    return `No queue to look in: pass --redis redis://host:6379 or --postgres postgres://host:5432/app, or set ${REDIS_VARIABLES.join(' or ')} (Redis) or ${POSTGRES_VARIABLE}.`;
+  }
+  if (!/^rediss?:\/\//.test(redisUrl)) return '--redis must be a URL such as redis://localhost:6379.';
+  if (values.schema !== undefined) return '--schema is for a queue on Postgres; on Redis name its --prefix.';
+  return { redisUrl, prefix: values.prefix ?? 'bull' };
 }
 
 /** Carries out a parsed command against the dead letters; returns the exit code. */
@@ -135,8 +171,9 @@ export async function runDeadLettersCommand(command: DeadLettersCommand, deadLet
   }
 }
 
-/** Where a command looks: the queue, its prefix and the Redis (without its password). */
-export function whereLooked(command: Pick<DeadLettersCommand, 'prefix' | 'redisUrl'>): string {
+/** Where a command looks: the queue, its prefix and the Redis, or its schema and the Postgres (without a password). */
+export function whereLooked(command: Pick<DeadLettersCommand, 'prefix' | 'redisUrl' | 'postgres'>): string {
+  if (command.postgres) return `queue "${KEPLARS_QUEUE_NAME}" (schema "${command.postgres.schema}") on ${redactedUrl(command.postgres.connectionString)}`;
   return `queue "${KEPLARS_QUEUE_NAME}" (prefix "${command.prefix}") on ${redactedUrl(command.redisUrl)}`;
 }
 

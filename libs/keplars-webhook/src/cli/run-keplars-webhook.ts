@@ -2,6 +2,7 @@ import { KeplarsDeadLetters } from '../adapters/bullmq-queue/keplars-dead-letter
 import { KEPLARS_QUEUE_NAME } from '../adapters/bullmq-queue/keplars-queue.options.js';
 import { findKeplarsQueues, keplarsQueueExists, type FoundKeplarsQueue } from '../adapters/bullmq-queue/find-keplars-queues.js';
 import { closeQueueConnection, loadBullMQ, openQueueConnection } from '../adapters/bullmq-queue/queue-connections.js';
+import { runOnPostgres } from './run-dead-letters-on-postgres.js';
 import { DEAD_LETTERS_EXIT, DEAD_LETTERS_USAGE, parseDeadLettersArgs, runDeadLettersCommand, type CommandOutput } from './run-dead-letters.js';
 import { redactedUrl } from '../core/support/redacted-url.js';
 import { runMigrate } from './run-migrate.js';
@@ -16,7 +17,7 @@ To send a test event to your app, see keplars-webhook-send --help.`;
 
 /**
  * The whole `keplars-webhook` command, minus the process: today one command, `dead-letters`, which
- * opens the queue's Redis, acts, and closes it. Returns the exit code.
+ * opens the queue's Redis (or Postgres), acts, and closes it. Returns the exit code.
  */
 export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, output: CommandOutput): Promise<number> {
   const [command, ...rest] = argv;
@@ -43,6 +44,7 @@ export async function runKeplarsWebhookCli(argv: readonly string[], env: Readonl
     return DEAD_LETTERS_EXIT.usage;
   }
 
+  if (parsed.command.postgres) return runOnPostgres(parsed.command, parsed.command.postgres, output);
   const { redisUrl, prefix } = parsed.command;
   let bullmq;
   try {

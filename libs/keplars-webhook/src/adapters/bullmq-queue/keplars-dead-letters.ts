@@ -139,7 +139,7 @@ export class KeplarsDeadLetters {
 
   private bullQueue(): Queue {
     if (this.queue === undefined) {
-      throw new Error('KeplarsDeadLetters needs queue mode: add queue: { redis } to KeplarsWebhookModule.forRoot(); inline mode keeps no dead letters.');
+      throw new Error('KeplarsDeadLetters needs queue mode: add queue: { redis } or queue: { postgres } to KeplarsWebhookModule.forRoot(); inline mode keeps no dead letters.');
     }
     return this.queue;
   }

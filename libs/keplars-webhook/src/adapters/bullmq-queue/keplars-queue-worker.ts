@@ -1,5 +1,4 @@
-import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job, Worker, WorkerOptions } from 'bullmq';
 import type { QueuedDelivery } from '../../core/ports/queued-delivery.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-delivery.js';
@@ -11,9 +10,12 @@ import { processQueuedDelivery, restoreSucceededMarks } from '../../core/4-deliv
 import type { BullMQ } from './queue-connections.js';
 import type { KeplarsLogger } from '../../core/ports/log.js';
 
+/** Builds a BullMQ worker on the queue's server (Redis or Postgres); the connection is its to add. */
+export type NewQueueWorker = (name: string, processor: (job: Job<QueuedDelivery, QueuedJobResult>, token?: string) => Promise<QueuedJobResult>, options: Omit<WorkerOptions, 'connection'>) => Worker<QueuedDelivery, QueuedJobResult>;
+
 export interface QueueWorkerParts {
   readonly bullmq: BullMQ;
-  readonly connection: Redis;
+  readonly newWorker: NewQueueWorker;
   readonly options: ResolvedQueueOptions;
   readonly dispatch: KeplarsEventDelivery;
   readonly registry: KeplarsHandlerRegistry;
@@ -32,8 +34,7 @@ export interface QueueWorkerParts {
  */
 export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery, QueuedJobResult> {
   const { bullmq, options, logger } = parts;
-  const worker = new bullmq.Worker<QueuedDelivery, QueuedJobResult>(options.name, (job, token) => processJob(parts, job, token), {
-    connection: parts.connection,
+  const worker = parts.newWorker(options.name, (job, token) => processJob(parts, job, token), {
     prefix: options.prefix,
     concurrency: options.concurrency,
     lockDuration: options.stalledMs,
@@ -42,7 +43,7 @@ export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery
   });
   let reported = false;
   worker.on('error', (error: Error) => {
-    // The connection's own listener says when Redis is away; anything else is said once a minute at most.
+    // On Redis the connection's own listener says when it is away; anything else is said once a minute at most.
     if (reported) return;
     reported = true;
     setTimeout(() => (reported = false), 60_000).unref();

@@ -20,12 +20,16 @@ export interface KeplarsQueueRedisClient {
 }
 
 /**
- * Queue mode (SPEC §4a): each verified delivery is written to a BullMQ queue on Redis and answered
- * at once; workers run the handlers, retry failures with backoff, and keep what never succeeded as a
- * dead letter you can replay. Needs the `bullmq` and `ioredis` packages.
+ * Queue mode (SPEC §4a): each verified delivery is written to a BullMQ queue, on Redis (`redis`) or on
+ * PostgreSQL (`postgres`, BullMQ 6's own Postgres backend), and answered at once; workers run the
+ * handlers, retry failures with backoff, and keep what never succeeded as a dead letter you can
+ * replay. Give exactly one of `redis` and `postgres`. Needs the `bullmq` package, with `ioredis` for
+ * Redis or `pg` for Postgres.
  *
  * @example
  * KeplarsWebhookModule.forRoot({ secret, queue: { redis: process.env.REDIS_URL } })
+ * // on the app's PostgreSQL instead, in a schema of its own:
+ * KeplarsWebhookModule.forRoot({ secret, queue: { postgres: process.env.DATABASE_URL } })
  * // receivers and workers on different machines:
  * KeplarsWebhookModule.forRoot({ secret, queue: { redis: process.env.REDIS_URL, role: process.env.KEPLARS_ROLE } })
  */
@@ -34,9 +38,22 @@ export interface KeplarsQueueOptions {
    * The Redis of the queue: a URL (`redis://user:pass@host:6379/0`), or an `ioredis` client of your
    * app, from which the module opens its own connections. Unless `deduplication.store` says
    * otherwise, the handlers' success marks live there too. `undefined` (an unset
-   * `process.env.REDIS_URL`) stops the app at startup.
+   * `process.env.REDIS_URL`) stops the app at startup. Give this or `postgres`, not both.
    */
-  redis: string | KeplarsQueueRedisClient | undefined;
+  redis?: string | KeplarsQueueRedisClient | undefined;
+  /**
+   * The PostgreSQL of the queue, as a connection string (`postgres://user:pass@host:5432/app`): BullMQ's
+   * Postgres backend keeps the queue in tables of `schema`, created (and migrated) at startup. A
+   * connection string, not a `pg.Pool`: a pool of your app cannot be pointed at the schema. `undefined`
+   * (an unset `process.env.DATABASE_URL`) stops the app at startup. Give this or `redis`, not both.
+   */
+  postgres?: string | undefined;
+  /**
+   * The PostgreSQL schema the queue's tables live in (with `postgres`); each app or endpoint that must
+   * not share a queue gets its own. The Postgres counterpart of `prefix`.
+   * @default 'keplars_webhook_queue'
+   */
+  schema?: string;
   /**
    * `'receive-and-process'`: this app answers Keplars and runs handlers. `'receive'`: it only
    * answers and writes deliveries down (no handler runs here). `'process'`: it only runs handlers
@@ -44,7 +61,7 @@ export interface KeplarsQueueOptions {
    * @default 'receive-and-process'
    */
   role?: KeplarsQueueRole;
-  /** Prefix of the queue's Redis keys (BullMQ's `prefix`). @default 'bull' */
+  /** Prefix of the queue's Redis keys (BullMQ's `prefix`; with `redis` only, `schema` on Postgres). @default 'bull' */
   prefix?: string;
   /**
    * How many times a delivery's handlers are tried in all before the delivery becomes a dead letter.
@@ -71,7 +88,7 @@ export interface KeplarsQueueOptions {
    * @default 30
    */
   stalledSeconds?: number;
-  /** How long writing a delivery may take before Keplars is answered 503 (it retries). @default 2000 */
+  /** How long writing a delivery may take before Keplars is answered 503 (it retries), on Redis or Postgres. @default 2000 */
   operationTimeoutMs?: number;
 }
 
@@ -88,8 +105,20 @@ export const KEPLARS_QUEUE_NAME = 'keplars-webhook';
  */
 export const KEPLARS_QUEUE = `BullQueue_${KEPLARS_QUEUE_NAME}`;
 
+/** The schema of a queue on Postgres when `queue.schema` is left out. */
+export const DEFAULT_QUEUE_SCHEMA = 'keplars_webhook_queue';
+
+/** Where a queue on Postgres lives: the server, and the schema of its tables. */
+export interface ResolvedPostgresQueue {
+  readonly connectionString: string;
+  readonly schema: string;
+}
+
 export interface ResolvedQueueOptions {
-  readonly redis: string | KeplarsQueueRedisClient;
+  /** The queue's Redis, when it is on Redis; exactly one of `redis` and `postgres` is set. */
+  readonly redis?: string | KeplarsQueueRedisClient;
+  /** The queue's Postgres, when it is on Postgres. */
+  readonly postgres?: ResolvedPostgresQueue;
   readonly role: KeplarsQueueRole;
   readonly prefix: string;
   readonly name: string;

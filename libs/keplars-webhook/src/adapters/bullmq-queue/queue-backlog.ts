@@ -40,7 +40,7 @@ export class QueueHealthProbe implements KeplarsHealthProbe {
     try {
       backlog = await withTimeout(this.read(), this.timeoutMs);
     } catch (error) {
-      return { status: 'down', message: `the queue's Redis is unreachable: ${error instanceof Error ? error.message : String(error)}` };
+      return { status: 'down', message: `the queue's server is unreachable: ${error instanceof Error ? error.message : String(error)}` };
     }
     const problems: string[] = [];
     if (maxWaiting !== undefined && backlog.waiting > maxWaiting) problems.push(`${backlog.waiting} deliveries waiting (more than ${maxWaiting})`);

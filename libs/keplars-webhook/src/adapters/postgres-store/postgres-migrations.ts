@@ -66,7 +66,16 @@ const lockKey = (tables: PostgresTables) => `keplars-webhook:migrate:${tables.sc
 export async function migrate(connection: SqlConnection, tables: PostgresTables): Promise<readonly number[]> {
   return connection.transaction(async (session) => {
     await session.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey(tables)]);
-    await session.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`);
+    // IF NOT EXISTS still fails when another session (BullMQ's migration, another app) creates the
+    // schema at the same moment: then it exists, which is all that is asked.
+    await session.query('SAVEPOINT keplars_schema');
+    try {
+      await session.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== '23505' && code !== '42P06') throw error;
+      await session.query('ROLLBACK TO SAVEPOINT keplars_schema');
+    }
     await session.query(
       `CREATE TABLE IF NOT EXISTS ${tables.migrations} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
     );

@@ -12,6 +12,8 @@ export interface DashboardQueue {
   readonly queue: Queue;
   /** Its Redis key prefix (BullMQ's `prefix`): the dead-letters command needs it when it is not `bull`. */
   readonly prefix: string;
+  /** Its schema, when the queue is on Postgres: the dead-letters command takes it with --postgres. */
+  readonly schema?: string;
 }
 
 /**
@@ -35,5 +37,6 @@ export function findDashboardQueues(moduleRef: ModuleRef): DashboardQueue[] | un
       endpoint: endpoints.all().find((endpoint) => endpoint.queue === runtime.options)?.name ?? DEFAULT_ENDPOINT,
       queue: runtime.queue as Queue,
       prefix: runtime.options.prefix,
+      schema: runtime.options.postgres?.schema,
     }));
 }

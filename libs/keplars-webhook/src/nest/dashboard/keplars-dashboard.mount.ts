@@ -79,7 +79,8 @@ export class KeplarsDashboardMount implements OnModuleInit {
     const boards = queues.map((entry) => {
       // Two endpoints' queues of one name would be one entry in bull-board's list: their endpoint tells them apart.
       const prefix = queues.length > 1 ? `${entry.endpoint}-` : '';
-      const replay = `npx keplars-webhook dead-letters replay${entry.prefix === 'bull' ? '' : ` --prefix ${entry.prefix}`}`;
+      const where = entry.schema !== undefined ? ` --postgres $KEPLARS_QUEUE_POSTGRES_URL --schema ${entry.schema}` : entry.prefix === 'bull' ? '' : ` --prefix ${entry.prefix}`;
+      const replay = `npx keplars-webhook dead-letters replay${where}`;
       const adapter = new BullMQAdapter(entry.queue, {
         readOnlyMode: options.readOnly,
         prefix,

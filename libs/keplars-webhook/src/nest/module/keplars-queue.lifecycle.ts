@@ -44,7 +44,7 @@ export class KeplarsQueueLifecycle implements OnApplicationBootstrap, BeforeAppl
     }
     this.logger.log(
       `Queue mode, role '${queue.role}': ${queue.role === 'process' ? 'no webhook route here; ' : 'deliveries are written to '}` +
-        `queue "${queue.name}" (prefix "${queue.prefix}")${processes(queue) ? `, handled by a worker (concurrency ${queue.concurrency}, ${queue.attempts} attempts)` : ''}.`,
+        `queue "${queue.name}" (${queue.postgres ? `Postgres, schema "${queue.postgres.schema}"` : `prefix "${queue.prefix}"`})${processes(queue) ? `, handled by a worker (concurrency ${queue.concurrency}, ${queue.attempts} attempts)` : ''}.`,
     );
   }
 

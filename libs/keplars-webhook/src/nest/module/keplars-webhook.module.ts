@@ -7,6 +7,8 @@ import { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-deliver
 import { KeplarsHandlerRegistry } from '../../core/4-deliver/keplars-handler-registry.js';
 import { KeplarsDeadLetters } from '../../adapters/bullmq-queue/keplars-dead-letters.js';
 import { KeplarsDeliveryQueue, type HandledMarkOf } from '../../adapters/bullmq-queue/keplars-delivery-queue.js';
+import { PostgresDeliveryQueue } from '../../adapters/bullmq-queue/postgres-delivery-queue.js';
+import type { DeliveryQueue } from '../../core/ports/delivery-queue.js';
 import { KEPLARS_QUEUE, receives } from '../../adapters/bullmq-queue/keplars-queue.options.js';
 import { KeplarsQueueRuntime } from '../../adapters/bullmq-queue/keplars-queue-runtime.js';
 import { QueueHealthProbe, readQueueBacklog } from '../../adapters/bullmq-queue/queue-backlog.js';
@@ -97,9 +99,20 @@ import { transactionalHandlerProblems } from '../../core/4-deliver/transactional
     // Queue mode (SPEC §4a): the BullMQ queue and worker, the dead letters; all undefined or idle inline.
     {
       provide: KEPLARS_QUEUE_RUNTIME,
-      useFactory: (options: ResolvedKeplarsOptions) =>
-        options.queue && KeplarsQueueRuntime.open(options.queue, new KeplarsLog()),
-      inject: [KEPLARS_OPTIONS],
+      // After the store: on one Postgres schema, the store's migration creates it first (under its
+      // advisory lock), so BullMQ's own migration never races it to CREATE SCHEMA.
+      // If the queue cannot open, the app does not start: close the store's own connections, or they
+      // would keep the process alive.
+      useFactory: async (options: ResolvedKeplarsOptions, store: KeplarsIdempotencyStore | undefined) => {
+        if (!options.queue) return undefined;
+        try {
+          return await KeplarsQueueRuntime.open(options.queue, new KeplarsLog());
+        } catch (error) {
+          await store?.close?.().catch(() => undefined);
+          throw error;
+        }
+      },
+      inject: [KEPLARS_OPTIONS, KEPLARS_IDEMPOTENCY_STORE],
     },
     {
       provide: KEPLARS_QUEUE,
@@ -109,16 +122,7 @@ import { transactionalHandlerProblems } from '../../core/4-deliver/transactional
     {
       provide: KEPLARS_DELIVERY_QUEUE,
       useFactory: (runtime: KeplarsQueueRuntime | undefined, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions) =>
-        runtime && receives(options.queue)
-          ? new KeplarsDeliveryQueue(
-              runtime.queue,
-              [options.signatureHeader, ...(options.timestamp ? [options.timestamp.header] : []), 'content-type'],
-              runtime.connection,
-              store,
-              runtime.options.operationTimeoutMs,
-              handledMarkOnQueueRedis(store, options),
-            )
-          : undefined,
+        runtime && receives(options.queue) ? receivingQueue(runtime, store, options) : undefined,
       inject: [KEPLARS_QUEUE_RUNTIME, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS],
     },
     {
@@ -205,6 +209,14 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
   async onApplicationShutdown(): Promise<void> {
     await this.store?.close?.();
   }
+}
+
+/** The receivers' side of the queue, on the queue's server: Redis (with its one-script check) or Postgres. */
+function receivingQueue(runtime: KeplarsQueueRuntime, store: KeplarsIdempotencyStore | undefined, options: ResolvedKeplarsOptions): DeliveryQueue {
+  const headerNames = [options.signatureHeader, ...(options.timestamp ? [options.timestamp.header] : []), 'content-type'];
+  const timeoutMs = runtime.options.operationTimeoutMs;
+  if (runtime.connection === undefined) return new PostgresDeliveryQueue(runtime.queue, headerNames, store, timeoutMs);
+  return new KeplarsDeliveryQueue(runtime.queue, headerNames, runtime.connection, store, timeoutMs, handledMarkOnQueueRedis(store, options));
 }
 
 /**

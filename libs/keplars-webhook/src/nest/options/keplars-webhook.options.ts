@@ -295,6 +295,8 @@ export const KEPLARS_OPTION_KEYS = {
   'deduplication.store.pglite': { pglite: true, schema: true, migrations: true, operationTimeoutMs: true, pruneIntervalSeconds: true } satisfies Record<keyof KeplarsPGliteStoreOptions, true>,
   queue: {
     redis: true,
+    postgres: true,
+    schema: true,
     role: true,
     prefix: true,
     attempts: true,

@@ -2,6 +2,7 @@ import { DEFAULT_LOOKUPS_PER_SECOND } from '../../core/1-verify/tenant-secret-ca
 import { DEFAULT_ENDPOINT } from '../../core/0-event/keplars-event.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import {
+  DEFAULT_QUEUE_SCHEMA,
   KEPLARS_QUEUE_NAME,
   KEPLARS_QUEUE_ROLES,
   type KeplarsQueueOptions,
@@ -276,25 +277,16 @@ function resolveSqlStore(
 function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions | undefined {
   if (input === undefined || input === false) return undefined;
   if (!isObject(input)) {
-    problems.push(`queue must be { redis, role?, attempts?, backoff?, concurrency?, … } (got ${describe(input)}). Leave it out for inline mode.`);
+    problems.push(`queue must be { redis or postgres, role?, attempts?, backoff?, concurrency?, … } (got ${describe(input)}). Leave it out for inline mode.`);
     return undefined;
   }
   rejectUnknownKeys(input, 'queue', problems);
   const options = input as Partial<KeplarsQueueOptions>;
-  const redis = options.redis;
-  if (redis === undefined || redis === null) {
-    problems.push(
-      `queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${describe(redis)}): ` +
-        'if it reads an environment variable such as process.env.REDIS_URL, set it where the app starts.',
-    );
-  } else if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
-    problems.push(`queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${typeof redis === 'string' ? 'a string that is not a redis:// URL' : describe(redis)}).`);
-  }
+  const where = resolveQueueWhere(options, problems);
   const role = options.role ?? 'receive-and-process';
   if (!KEPLARS_QUEUE_ROLES.includes(role)) {
     problems.push(`queue.role must be ${KEPLARS_QUEUE_ROLES.map((name) => `'${name}'`).join(', ')} (got ${describe(role)}).`);
   }
-  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix === '')) problems.push('queue.prefix must be a non-empty string.');
   const attempts = positiveNumber('queue.attempts', options.attempts, 14, problems);
   if (!Number.isInteger(attempts)) problems.push(`queue.attempts must be a whole number (got ${attempts}).`);
   const concurrency = positiveNumber('queue.concurrency', options.concurrency, 10, problems);
@@ -310,7 +302,7 @@ function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions 
     }
   }
   return {
-    redis: redis as ResolvedQueueOptions['redis'],
+    ...where,
     role,
     prefix: options.prefix ?? 'bull',
     name: KEPLARS_QUEUE_NAME,
@@ -320,6 +312,51 @@ function resolveQueue(input: unknown, problems: string[]): ResolvedQueueOptions 
     stalledMs: positiveNumber('queue.stalledSeconds', options.stalledSeconds, 30, problems) * 1000,
     operationTimeoutMs: positiveNumber('queue.operationTimeoutMs', options.operationTimeoutMs, 2000, problems),
   };
+}
+
+/**
+ * Where the queue lives: exactly one of `queue.redis` (with `prefix`) and `queue.postgres` (with
+ * `schema`). A key given with the value `undefined` counts as given: it is an unset variable to report.
+ */
+function resolveQueueWhere(options: Partial<KeplarsQueueOptions>, problems: string[]): Pick<ResolvedQueueOptions, 'redis' | 'postgres'> {
+  const onRedis = Object.hasOwn(options, 'redis');
+  const onPostgres = Object.hasOwn(options, 'postgres');
+  if (onRedis === onPostgres) {
+    problems.push(
+      onRedis
+        ? 'queue names both redis and postgres: give one, where the queue lives, e.g. queue: { postgres: process.env.DATABASE_URL } (and remove queue.redis).'
+        : 'queue needs where to keep the deliveries: queue: { redis: process.env.REDIS_URL } or queue: { postgres: process.env.DATABASE_URL }. Leave "queue" out for inline mode.',
+    );
+    return {};
+  }
+  if (onPostgres) {
+    const { postgres, schema = DEFAULT_QUEUE_SCHEMA } = options;
+    if (options.prefix !== undefined) problems.push(`queue.prefix is a Redis key prefix; on Postgres the queue's namespace is queue.schema: use schema: ${JSON.stringify(String(options.prefix))} instead.`);
+    if (typeof schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
+      problems.push(`queue.schema must be a PostgreSQL schema name: a letter or "_", then letters, digits, "_" or "$", at most 63 (got ${describe(schema)}).`);
+    }
+    if (postgres === undefined || postgres === null) {
+      problems.push(`queue.postgres is not set (got ${describe(postgres)}): if it reads an environment variable such as process.env.DATABASE_URL, set it where the app starts.`);
+    } else if (typeof postgres !== 'string' || !/^postgres(ql)?:\/\//.test(postgres)) {
+      problems.push(
+        `queue.postgres must be a connection string such as "postgres://user:password@localhost:5432/app" (got ${typeof postgres === 'string' ? 'a string that is not a postgres:// URL' : describe(postgres)}): ` +
+          "BullMQ's Postgres backend puts the queue's own pool in queue.schema, which a pg.Pool of your app cannot be pointed at.",
+      );
+    }
+    return { postgres: { connectionString: String(postgres), schema: String(schema) } };
+  }
+  const redis = options.redis;
+  if (options.schema !== undefined) problems.push('queue.schema is for a queue on Postgres; on Redis the namespace is queue.prefix: use prefix instead, or postgres instead of redis.');
+  if (options.prefix !== undefined && (typeof options.prefix !== 'string' || options.prefix === '')) problems.push('queue.prefix must be a non-empty string.');
+  if (redis === undefined || redis === null) {
+    problems.push(
+      `queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${describe(redis)}): ` +
+        'if it reads an environment variable such as process.env.REDIS_URL, set it where the app starts.',
+    );
+  } else if (typeof redis === 'string' ? !/^rediss?:\/\//.test(redis) : !isObject(redis) || typeof redis.duplicate !== 'function') {
+    problems.push(`queue.redis must be a URL such as "redis://localhost:6379" or an ioredis client (got ${typeof redis === 'string' ? 'a string that is not a redis:// URL' : describe(redis)}).`);
+  }
+  return { redis: redis as ResolvedQueueOptions['redis'] };
 }
 
 /**
@@ -334,8 +371,14 @@ function dedupInQueueMode(input: unknown, queue: ResolvedQueueOptions, problems:
   if (input !== undefined && !isObject(input)) return input; // reported by resolveDeduplication
   const options = (input ?? {}) as KeplarsDeduplicationOptions;
   if (options.store === 'memory') {
-    problems.push('deduplication.store cannot be \'memory\' in queue mode: every worker must see which handlers already succeeded. Leave "store" out (the queue\'s Redis is used) or name a Redis store.');
+    const shared = queue.postgres !== undefined ? 'Leave "store" out (the queue\'s Postgres is used)' : 'Leave "store" out (the queue\'s Redis is used)';
+    problems.push(`deduplication.store cannot be 'memory' in queue mode: every worker must see which handlers already succeeded. ${shared} or name a Redis or Postgres store.`);
     return undefined;
+  }
+  // A queue on Postgres keeps the marks beside its jobs (same database, same schema: the store's tables
+  // are named keplars_*), so an app with Postgres and no Redis has the whole durable path.
+  if (queue.postgres !== undefined) {
+    return options.store !== undefined ? options : { ...options, store: { postgres: queue.postgres.connectionString, schema: queue.postgres.schema } };
   }
   const usable = typeof queue.redis === 'string' ? /^rediss?:\/\//.test(queue.redis) : isObject(queue.redis) && typeof (queue.redis as unknown as Record<string, unknown>).evalsha === 'function';
   if (options.store !== undefined || !usable) return options; // a queue.redis that is not usable is reported once, above
