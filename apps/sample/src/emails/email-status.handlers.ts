@@ -40,9 +40,16 @@ export class RecordEmailStatusOnPGlite {
 
 export const EMAIL_STATUS_HANDLER = Symbol('EMAIL_STATUS_HANDLER');
 
-export const emailStatusHandler: FactoryProvider = {
+/**
+ * The handler class that fits the database the app opened. The webhook module names a handler made
+ * by a factory after the factory: "emailStatusHandler.record" in its log.
+ */
+function emailStatusHandler(db: Database, emails: EmailStatusService): RecordEmailStatusOnPostgres | RecordEmailStatusOnPGlite {
+  return db instanceof PGlite ? new RecordEmailStatusOnPGlite(emails) : new RecordEmailStatusOnPostgres(emails);
+}
+
+export const emailStatusHandlerProvider: FactoryProvider = {
   provide: EMAIL_STATUS_HANDLER,
   inject: [DATABASE, EmailStatusService],
-  useFactory: (db: Database, emails: EmailStatusService) =>
-    db instanceof PGlite ? new RecordEmailStatusOnPGlite(emails) : new RecordEmailStatusOnPostgres(emails),
+  useFactory: emailStatusHandler,
 };
