@@ -1,5 +1,4 @@
-import type { Transaction } from '@electric-sql/pglite';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { FactoryProvider } from '@nestjs/common';
 import { KEPLARS_EVENT_TYPES, OnKeplarsEvent, type KnownKeplarsEvent } from 'nestjs-keplars-webhook';
 import type { PoolClient } from 'pg';
