@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { DEVELOPMENT_WEBHOOK_SECRET } from '../src/config/webhook-secret.js';
-import { get, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { DATABASE } from '../src/database/database.module.js';
+import type { Sql } from '../src/database/sql.js';
+import { get, keptDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
 // How the sample is configured: a development secret that works out of the box, and says so.
 
@@ -67,5 +69,45 @@ describe('REDIS_URL', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('DATABASE_URL', () => {
+  /** The tables in the app's schema: its own and the webhook module's. */
+  const tablesOf = async (app: INestApplication, schema: string) =>
+    (await app.get<Sql>(DATABASE).query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((row) => row.name);
+  const TABLES = ['effects', 'email_events', 'emails', 'events', 'schema_migrations', 'suppressions'];
+
+  it('unset: the embedded Postgres (PGlite) in its data folder holds the tables, and the startup log says how to use a server instead', async () => {
+    const logs = new CapturedLogs();
+    const env = keptDatabase('PGlite');
+    const app = await startSampleApp(env, logs);
+    try {
+      expect(await tablesOf(app, 'sample')).toEqual(TABLES);
+      expect(logs.lines.filter((line) => line.context === 'Database').map((line) => line.message)).toEqual([
+        expect.stringMatching(new RegExp(`^Embedded Postgres \\(PGlite\\) at ${env.PGLITE_DATA_DIR}, schema "sample", opened in [\\d.]+ s\\. Set DATABASE_URL to use your own Postgres\\.$`)),
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('set: the sample\'s tables and the webhook module\'s are in that Postgres, in DATABASE_SCHEMA', async () => {
+    const logs = new CapturedLogs();
+    const env = keptDatabase('Postgres');
+    const app = await startSampleApp(env, logs);
+    try {
+      expect(await tablesOf(app, env.DATABASE_SCHEMA!)).toEqual(TABLES);
+      expect(logs.text()).toContain(`Postgres at ${env.DATABASE_URL}, schema "${env.DATABASE_SCHEMA}"`);
+      expect(logs.text()).not.toContain('PGlite');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('set to a server that is not there: the app refuses to start, and says what to check', async () => {
+    await expect(startSampleApp({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' })).rejects.toThrow(
+      /^Cannot use Postgres at postgres:\/\/postgres@127\.0\.0\.1:1\/test \(.*ECONNREFUSED.*\): check DATABASE_URL, that Postgres is running/,
+    );
   });
 });

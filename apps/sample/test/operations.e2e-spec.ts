@@ -38,9 +38,10 @@ describe('the sample app in operation', () => {
     expect(response.text).not.toContain(TEST_SECRET);
   });
 
+  // The store is the app's own database (PGlite here): the module counts it as a Postgres store.
   it('GET /health: up, with the store and the age of the last signed delivery', async () => {
     const { status, body } = await get(app, '/health');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: 'ok', info: { keplars: { status: 'up', store: { status: 'up', kind: 'memory' }, signedDelivery: { status: 'up' } } } });
+    expect(body).toMatchObject({ status: 'ok', info: { keplars: { status: 'up', store: { status: 'up', kind: 'postgres' }, signedDelivery: { status: 'up' } } } });
   });
 });

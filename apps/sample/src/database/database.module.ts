@@ -1,45 +1,29 @@
-import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { PGlite } from '@electric-sql/pglite';
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-
-/** Injection token of the app's SQLite connection: `@Inject(DATABASE) db: Database.Database`. */
-export const DATABASE = Symbol('DATABASE');
-
-/** Relative to where the app is started (`npm start` runs at the repository root). */
-const DEFAULT_DATABASE_PATH = 'apps/sample/data/emails.sqlite';
+import { openDatabase, type Database } from './open-database.js';
 
 /**
- * One embedded SQLite database for the whole app, at DATABASE_PATH (`:memory:` keeps nothing, as
- * the tests do). Each feature creates its own tables.
+ * Injection token of the app's database: `@Inject(DATABASE) db: Database` (a `pg` Pool or PGlite),
+ * or `@Inject(DATABASE) sql: Sql` for a service that only runs queries.
+ */
+export const DATABASE = Symbol('DATABASE');
+
+/**
+ * One database for the whole app, shared by the sample's services and the webhook module's
+ * deduplication store: Postgres at DATABASE_URL, or else the embedded PGlite in PGLITE_DATA_DIR.
+ * Each feature creates its own tables.
  */
 @Module({
-  providers: [
-    {
-      provide: DATABASE,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) => openDatabase(config.get<string>('DATABASE_PATH') || DEFAULT_DATABASE_PATH),
-    },
-  ],
+  providers: [{ provide: DATABASE, inject: [ConfigService], useFactory: openDatabase }],
   exports: [DATABASE],
 })
 export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(DATABASE) private readonly db: Database.Database) {}
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
 
-  onApplicationShutdown(): void {
-    this.db.close();
-  }
-}
-
-function openDatabase(path: string): Database.Database {
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL'); // readers (GET /emails) never wait for the webhook's writes
-    new Logger('Database').log(path === ':memory:' ? 'SQLite database in memory: nothing is kept after exit' : `SQLite database at ${path}`);
-    return db;
-  } catch (error) {
-    throw new Error(`Cannot open the SQLite database at ${path} (${(error as Error).message}): check DATABASE_PATH and that its folder is writable.`);
+  async onApplicationShutdown(): Promise<void> {
+    // A Pool ends its connections; PGlite flushes its data folder.
+    if (this.db instanceof PGlite) await this.db.close();
+    else await this.db.end();
   }
 }

@@ -6,8 +6,8 @@ export class EmailsController {
   constructor(private readonly emails: EmailStatusService) {}
 
   @Get(':emailId')
-  find(@Param('emailId') emailId: string): EmailStatusView {
-    const email = this.emails.find(emailId);
+  async find(@Param('emailId') emailId: string): Promise<EmailStatusView> {
+    const email = await this.emails.find(emailId);
     if (!email) {
       throw new NotFoundException(`No Keplars event has been received for email "${emailId}". Check the id: it is the email_id Keplars gave when the email was sent.`);
     }

@@ -6,7 +6,7 @@ export class SuppressionsController {
   constructor(private readonly suppressions: SuppressionListService) {}
 
   @Get()
-  list(): Suppression[] {
+  list(): Promise<Suppression[]> {
     return this.suppressions.list();
   }
 }

@@ -1,0 +1,15 @@
+import { PGlite } from '@electric-sql/pglite';
+let t = Date.now();
+const db = new PGlite('memory://');
+await db.waitReady;
+console.log('memory open', Date.now() - t);
+t = Date.now();
+const dump = await db.dumpDataDir('none');
+console.log('dump', Date.now() - t, dump.size);
+t = Date.now();
+const db2 = new PGlite({ loadDataDir: dump });
+await db2.waitReady;
+console.log('load open', Date.now() - t);
+t = Date.now();
+const db3 = await db.clone();
+console.log('clone', Date.now() - t);
