@@ -76,7 +76,7 @@ describe('DATABASE_URL', () => {
   /** The tables in the app's schema: its own and the webhook module's. */
   const tablesOf = async (app: INestApplication, schema: string) =>
     (await app.get<Sql>(DATABASE).query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((row) => row.name);
-  const TABLES = ['effects', 'email_events', 'emails', 'events', 'schema_migrations', 'suppressions'];
+  const TABLES = ['email_events', 'emails', 'keplars_events', 'keplars_handler_marks', 'keplars_migrations', 'suppressions'];
 
   it('unset: the embedded Postgres (PGlite) in its data folder holds the tables, and the startup log says how to use a server instead', async () => {
     const logs = new CapturedLogs();

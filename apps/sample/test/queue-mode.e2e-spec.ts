@@ -6,6 +6,7 @@ import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../../../test/support/redis.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { get, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { POSTGRES_URL, dropSchemas, queryPostgres, uniqueSchema } from '../../../test/support/postgres.js';
 
 // The sample with REDIS_URL set: queue mode on the real Redis, and the package's queue dashboard
 // behind basic auth. (The sample runs on Express, as its main.ts creates it; the browser check runs
@@ -90,5 +91,28 @@ describe('the sample in queue mode without QUEUE_DASHBOARD_PASSWORD', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('the sample with DATABASE_URL set and no Redis: its queue, marks and tables in that Postgres', () => {
+  const schema = uniqueSchema('sample_queue_pg');
+  let app: INestApplication;
+  beforeAll(async () => {
+    app = await startSampleApp({ DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: schema, QUEUE_MODE: '' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await dropSchemas(schema, `${schema}_queue`);
+  });
+
+  it('answers once the job is in Postgres; a worker then records the email, once, in the same database', async () => {
+    const payload = buildKeplarsPayload('email.delivered', { emailId: 'em_queued_pg', recipient: 'queued@example.com' });
+    expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true });
+    await waitFor(async () => (await get(app, '/emails/em_queued_pg')).status === 200, 'the worker to record the email');
+    expect((await get(app, '/emails/em_queued_pg')).body).toMatchObject({ status: 'delivered', recipient: 'queued@example.com' });
+    // The queue's jobs, the module's marks and the sample's own tables: all in this Postgres.
+    const tables = (await queryPostgres<{ t: string }>(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ($1, $2)`, [schema, `${schema}_queue`])).map((row) => row.t);
+    expect(tables).toEqual(expect.arrayContaining([`${schema}.emails`, `${schema}.keplars_events`, `${schema}.keplars_handler_marks`, `${schema}_queue.job`]));
+    expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true, duplicate: true });
   });
 });

@@ -46,7 +46,8 @@ export async function startSampleApp(
   providers: Provider[] = [],
   adapter: 'express' | 'fastify' = 'express',
 ): Promise<INestApplication> {
-  const settings: Record<string, string | undefined> = { DATABASE_URL: '', KEPLARS_WEBHOOK_SECRET: TEST_SECRET, NODE_ENV: 'test', REDIS_URL: '', ...env };
+  // Inline unless a test turns queue mode on (DATABASE_URL alone would put the queue on Postgres).
+  const settings: Record<string, string | undefined> = { DATABASE_URL: '', KEPLARS_WEBHOOK_SECRET: TEST_SECRET, NODE_ENV: 'test', REDIS_URL: '', QUEUE_MODE: env['REDIS_URL'] ? '' : 'inline', ...env };
   if (settings.DATABASE_URL && !('DATABASE_SCHEMA' in env)) settings.DATABASE_SCHEMA = newSchema();
   if (!settings.DATABASE_URL && !('PGLITE_DATA_DIR' in env)) settings.PGLITE_DATA_DIR = await newDataDir();
   for (const [name, value] of Object.entries(settings)) {
