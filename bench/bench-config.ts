@@ -81,6 +81,17 @@ export const TARGET_TRAITS = {
     goal: { throughput: 0.85, p99: 1.3 },
     comparedWith: { target: 'module', note: 'none (queue mode against inline with the memory store)' },
   },
+  // SPEC §5, issue 24: queue mode's receiving side on Postgres, >= 0.70x on Express, >= 0.45x on Fastify.
+  'module-queue-postgres': {
+    deduplicates: true,
+    fillsMemoryStore: false,
+    needsRedis: false,
+    needsPostgres: true,
+    openTelemetry: 'hidden',
+    goal: { throughput: 0.7, p99: 1.5 },
+    goalOnFastify: { throughput: 0.45, p99: 1.5 },
+    comparedWith: { target: 'module-queue', note: 'none (a queue on Postgres against a queue on Redis)' },
+  },
   // SPEC §5: instrumentation with an SDK exporting costs <= 5 % of `module`; the API alone, nothing measurable.
   'module-otel-api': { ...MODULE, openTelemetry: 'api', comparedWith: { target: 'module', note: "nothing measurable (within the rounds' spread)" } },
   'module-otel-sdk': { ...MODULE, openTelemetry: 'sdk', comparedWith: { target: 'module', goal: 0.95, note: '>= 0.95x' } },

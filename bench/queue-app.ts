@@ -1,5 +1,6 @@
 // One process of `bench:queue`: `node queue-app.js <receive-and-process|receive|process>`, queue mode
-// on the Redis at BENCH_REDIS_URL under the key prefix BENCH_QUEUE_PREFIX. A role that receives serves
+// on the Redis at BENCH_REDIS_URL under the key prefix BENCH_QUEUE_PREFIX, or, when BENCH_REDIS_URL is a
+// postgres:// URL, on that Postgres in schema BENCH_QUEUE_PREFIX (the marks beside it, by default). A role that receives serves
 // HTTP on a free loopback port (Express); `process` is a worker without HTTP, as an app started with
 // createApplicationContext. Prints `READY <port>` (0 for a worker), then `S <event id> <wall clock ms>`
 // each time its no-op handler starts, so the benchmark can time POST -> handler start across processes.
@@ -29,8 +30,9 @@ function appModule(role: KeplarsQueueRole, redis: string, prefix: string): Dynam
     imports: [
       KeplarsWebhookModule.forRoot({
         secret: BENCH_SECRET,
-        queue: { redis, role, prefix },
-        deduplication: { store: { redis, keyPrefix: `${prefix}:keplars:` } },
+        ...(redis.startsWith('postgres')
+          ? { queue: { postgres: redis, schema: prefix, role } }
+          : { queue: { redis, role, prefix }, deduplication: { store: { redis, keyPrefix: `${prefix}:keplars:` } } }),
       }),
     ],
     providers: [NoOpHandler],

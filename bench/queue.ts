@@ -6,7 +6,9 @@
 // 2. Events processed per second with 1 to 4 worker processes (no-op handler): the queue is filled
 //    while paused, the workers start, and the clock runs from the resume to the last handler start.
 // Processes are not pinned (the workers are meant to spread over the cores); `uptime` is printed.
-import { Queue } from 'bullmq';
+// `--backend postgres`: the same on the machine's PostgreSQL (BENCH_POSTGRES_URL), BullMQ's Postgres backend.
+import { createPostgresBackend, Queue, withBackend } from 'bullmq';
+import pg from 'pg';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,6 +28,7 @@ import { table } from './report/stats.js';
 const APP_SCRIPT = fileURLToPath(new URL('./queue-app.js', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../../results/', import.meta.url));
 const NOT_PINNED = { serverCore: undefined, loadCore: undefined };
+const POSTGRES_URL = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A queue-mode process of `queue-app.ts`, and the handler starts it reports. */
 class QueueAppProcess {
@@ -160,9 +163,13 @@ interface WorkersResult {
 
 /** Fills a paused queue with `events`, starts `workers` worker processes, resumes, and times the drain. */
 async function measureWorkers(redisUrl: string, workers: number, events: number): Promise<WorkersResult> {
-  const prefix = `bench-workers-${workers}`;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(KEPLARS_QUEUE_NAME, { connection, prefix });
+  const prefix = placeName(redisUrl, `bench-workers-${workers}`);
+  const onPostgres = redisUrl.startsWith('postgres');
+  const connection = onPostgres ? undefined : new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const PostgresQueue = onPostgres ? withBackend(createPostgresBackend).Queue : undefined;
+  const queue = PostgresQueue
+    ? new PostgresQueue(KEPLARS_QUEUE_NAME, { connection: { connectionString: redisUrl, schema: prefix, migrate: true } } as never)
+    : new Queue(KEPLARS_QUEUE_NAME, { connection: connection!, prefix });
   const processes: QueueAppProcess[] = [];
   try {
     await queue.pause();
@@ -193,7 +200,23 @@ async function measureWorkers(redisUrl: string, workers: number, events: number)
   } finally {
     await Promise.all(processes.map((each) => each.stop()));
     await queue.close();
-    await connection.quit();
+    await connection?.quit();
+    if (onPostgres) await dropSchema(redisUrl, prefix);
+  }
+}
+
+/** A prefix on Redis; on Postgres a schema of this run's own (letters, digits, _). */
+function placeName(server: string, name: string): string {
+  return server.startsWith('postgres') ? `${name.replace(/-/g, '_')}_${process.pid}` : name;
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 
@@ -203,6 +226,8 @@ async function main(): Promise<void> {
   const rate = numberOption(options, 'rate', 200);
   const workerEvents = numberOption(options, 'worker-events', 4000);
   const maxWorkers = numberOption(options, 'workers', 4);
+  const backend = options.get('backend') ?? 'redis';
+  if (backend !== 'redis' && backend !== 'postgres') throw new Error(`--backend must be redis or postgres (got ${backend})`);
   const command = ['npm run bench:queue', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const uptime = (): string => spawnSync('uptime').stdout.toString().trim();
 
@@ -212,32 +237,36 @@ async function main(): Promise<void> {
   console.log(`uptime at start: ${uptime()}`);
   console.log(
     `Latency: ${latencyEvents} distinct signed events at ${rate}/s (open loop), POST -> handler start; ` +
-      `workers: ${workerEvents} events per run, 1..${maxWorkers} worker processes of concurrency 10, no-op handler. Redis: a redis-server of the benchmark's own. Nothing pinned.`,
+      `workers: ${workerEvents} events per run, 1..${maxWorkers} worker processes of concurrency 10, no-op handler. ` +
+      (backend === 'redis' ? "Redis: a redis-server of the benchmark's own." : `Postgres: the machine's server at ${POSTGRES_URL} (BullMQ's Postgres backend), a schema per run.`) +
+      ' Nothing pinned.',
   );
 
-  const redis = await BenchRedisServer.start(NOT_PINNED);
-  redis.cli('config', 'set', 'maxmemory-policy', 'noeviction'); // what BullMQ asks of its Redis: jobs are never evicted
+  const redis = backend === 'redis' ? await BenchRedisServer.start(NOT_PINNED) : { url: POSTGRES_URL, stop: async () => undefined };
+  if (redis instanceof BenchRedisServer) redis.cli('config', 'set', 'maxmemory-policy', 'noeviction'); // what BullMQ asks of its Redis: jobs are never evicted
   const latencies: LatencyResult[] = [];
   const workerRuns: WorkersResult[] = [];
   try {
     // 1. Latency, the worker in the receiving process…
-    const together = await QueueAppProcess.start('receive-and-process', redis.url, 'bench-latency-together');
+    const together = await QueueAppProcess.start('receive-and-process', redis.url, placeName(redis.url, 'bench-latency-together'));
     try {
       await measureLatency('warm-up', together.port, together, Math.min(200, latencyEvents), rate);
       together.starts.clear();
       latencies.push(await measureLatency('worker in the receiving process', together.port, together, latencyEvents, rate));
     } finally {
       await together.stop();
+      if (backend === 'postgres') await dropSchema(redis.url, placeName(redis.url, 'bench-latency-together'));
     }
     // …and in a process of its own.
-    const receiver = await QueueAppProcess.start('receive', redis.url, 'bench-latency-apart');
-    const worker = await QueueAppProcess.start('process', redis.url, 'bench-latency-apart');
+    const receiver = await QueueAppProcess.start('receive', redis.url, placeName(redis.url, 'bench-latency-apart'));
+    const worker = await QueueAppProcess.start('process', redis.url, placeName(redis.url, 'bench-latency-apart'));
     try {
       await measureLatency('warm-up', receiver.port, worker, Math.min(200, latencyEvents), rate);
       worker.starts.clear();
       latencies.push(await measureLatency('worker in a separate process', receiver.port, worker, latencyEvents, rate));
     } finally {
       await Promise.all([receiver.stop(), worker.stop()]);
+      if (backend === 'postgres') await dropSchema(redis.url, placeName(redis.url, 'bench-latency-apart'));
     }
     console.log('');
     console.log(
@@ -280,8 +309,8 @@ async function main(): Promise<void> {
     console.log(`uptime at end: ${uptime()}`);
 
     mkdirSync(RESULTS_DIR, { recursive: true });
-    const report = { date: new Date().toISOString(), command, machine, loadAverageAtEnd: loadavg(), latencies, workers: workerRuns };
-    const file = `${RESULTS_DIR}queue-${report.date.replace(/[:.]/g, '-')}.json`;
+    const report = { date: new Date().toISOString(), command, backend, machine, loadAverageAtEnd: loadavg(), latencies, workers: workerRuns };
+    const file = `${RESULTS_DIR}queue-${backend}-${report.date.replace(/[:.]/g, '-')}.json`;
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nResults: ${file}`);
   } finally {

@@ -17,6 +17,7 @@ import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
 import { ModuleQueueAppModule } from './targets/module-queue.target.js';
 import { ModuleRedisAppModule } from './targets/module-redis.target.js';
 import { ModulePostgresAppModule } from './targets/module-postgres.target.js';
+import { ModuleQueuePostgresAppModule } from './targets/module-queue-postgres.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 import { OctokitWebhooksAppModule } from './targets/octokit-webhooks.target.js';
 
@@ -28,6 +29,7 @@ const APP_MODULES: Record<TargetName, Type> = {
   module: ModuleAppModule,
   'module-redis': ModuleRedisAppModule,
   'module-postgres': ModulePostgresAppModule,
+  'module-queue-postgres': ModuleQueuePostgresAppModule,
   'module-queue': ModuleQueueAppModule,
   'module-otel-api': ModuleAppModule,
   'module-otel-sdk': ModuleAppModule,

@@ -19,6 +19,7 @@ export function benchPostgres(): { readonly url: string; readonly schema: string
       try {
         await client.connect();
         await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await client.query(`DROP SCHEMA IF EXISTS ${schema}_queue CASCADE`); // module-queue-postgres's
       } finally {
         await client.end().catch(() => undefined);
       }
