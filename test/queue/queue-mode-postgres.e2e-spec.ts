@@ -11,7 +11,7 @@ import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook
 
 // SPEC §4b: queue mode on PostgreSQL through BullMQ 6's own Postgres backend, end to end on the
 // shared PostgreSQL 15 (a schema per run), through real HTTP on both adapters. The handlers' marks
-// are in a Redis store until the Postgres store is the default for a queue on Postgres.
+// are where a queue on Postgres keeps them by default: the Postgres store, in the queue's schema.
 const SECRET = 'whsec_queue_postgres';
 
 /** One handler that waits at a latch (when one is set) and counts. */
