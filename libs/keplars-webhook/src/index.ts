@@ -37,6 +37,11 @@ export {
   type KeplarsEventFilter,
   type KeplarsTransactionalHandlerOptions,
   type KeplarsTransactionShapes,
+  type KeplarsTransactionParameterCheck,
+  type KeplarsTransactionParameterMismatch,
+  type KeplarsPgTransactionShape,
+  type KeplarsTypeOrmTransactionShape,
+  type KeplarsPGliteTransactionShape,
 } from './nest/handlers/on-keplars-event.decorator.js';
 export type { KeplarsTransactionKind } from './core/0-event/keplars-event-handler.js';
 export { KEPLARS_EVENT_TYPES } from './core/0-event/keplars-event.js';
@@ -75,9 +80,9 @@ export { MemoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './ad
 export { RedisIdempotencyStore, type KeplarsRedisClient, type RedisIdempotencyStoreOptions } from './adapters/redis-store/redis-idempotency.store.js';
 // The Postgres store (SPEC §4b): the module builds it from deduplication.store { postgres } or { pglite };
 // these are the shapes it accepts there.
-export type { KeplarsPgPool, KeplarsPgClient } from './adapters/postgres-store/pg-pool-connection.js';
-export type { KeplarsTypeOrmDataSource, KeplarsTypeOrmEntityManager, KeplarsTypeOrmQueryRunner } from './adapters/postgres-store/typeorm-connection.js';
-export type { KeplarsPGlite, KeplarsPGliteSession } from './adapters/postgres-store/pglite-connection.js';
+export type { KeplarsPgPool, KeplarsPgClient, KeplarsPgQuery, KeplarsPgResult } from './adapters/postgres-store/pg-pool-connection.js';
+export type { KeplarsTypeOrmDataSource, KeplarsTypeOrmEntityManager, KeplarsTypeOrmQueryRunner, KeplarsTypeOrmResult, KeplarsTypeOrmOptions } from './adapters/postgres-store/typeorm-connection.js';
+export type { KeplarsPGlite, KeplarsPGliteSession, KeplarsPGliteResult } from './adapters/postgres-store/pglite-connection.js';
 
 export { KeplarsHealthIndicator, type KeplarsHealthResult } from './nest/health/keplars-health.indicator.js';
 export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';

@@ -5,20 +5,43 @@ import type { SqlConnection, SqlResult, SqlSession } from './sql-connection.js';
  * package's types do not require `pg`'s.
  */
 export interface KeplarsPgPool {
-  query(config: { text: string; values?: readonly unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+  /** Runs one statement on a client of the pool. */
+  query(config: KeplarsPgQuery): Promise<KeplarsPgResult>;
+  /** A client of its own, for a transaction. */
   connect(): Promise<KeplarsPgClient>;
+  /** Closes the pool (only one the store opened itself). */
   end(): Promise<void>;
+}
+
+/** A statement as `pg` takes it. */
+export interface KeplarsPgQuery {
+  /** The SQL, with `$1…` parameters. */
+  text: string;
+  /** The parameters' values. */
+  values?: readonly unknown[];
+  /** Prepares the statement once per connection under this name. */
+  name?: string;
+}
+
+/** What `pg` answers. */
+export interface KeplarsPgResult {
+  /** The rows returned. */
+  rows: Record<string, unknown>[];
+  /** How many rows the statement touched. */
+  rowCount: number | null;
 }
 
 /** The part of a `pg` `PoolClient` the store uses. */
 export interface KeplarsPgClient {
-  query(config: { text: string; values?: readonly unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+  /** Runs one statement in the client's transaction. */
+  query(config: KeplarsPgQuery): Promise<KeplarsPgResult>;
+  /** Runs BEGIN, COMMIT or ROLLBACK. */
   query(text: string): Promise<unknown>;
   /** Back to the pool; with an error, the connection is destroyed instead (it may be broken). */
   release(error?: Error | boolean): void;
 }
 
-const resultOf = (result: { rows: Record<string, unknown>[]; rowCount: number | null }): SqlResult => ({ rows: result.rows, rowCount: result.rowCount ?? 0 });
+const resultOf = (result: KeplarsPgResult): SqlResult => ({ rows: result.rows, rowCount: result.rowCount ?? 0 });
 
 /** A session on one client of the pool (a transaction's). */
 const onClient = (client: KeplarsPgClient): SqlSession => ({

@@ -2,18 +2,29 @@ import type { SqlConnection, SqlResult, SqlSession } from './sql-connection.js';
 
 /** The part of a PGlite database (or of one of its transactions) the store uses. */
 export interface KeplarsPGliteSession {
-  query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  /** Runs one statement. */
+  query(text: string, params?: unknown[]): Promise<KeplarsPGliteResult>;
+}
+
+/** What PGlite answers. */
+export interface KeplarsPGliteResult {
+  /** The rows returned. */
+  rows: unknown[];
+  /** How many rows the statement touched. */
+  affectedRows?: number;
 }
 
 /** The part of a `PGlite` instance the store uses; spelled out so the package's types need no PGlite. */
 export interface KeplarsPGlite extends KeplarsPGliteSession {
+  /** Runs `work` in one transaction, committed when it resolves. */
   transaction<T>(work: (transaction: KeplarsPGliteSession) => Promise<T>): Promise<T>;
+  /** Closes the database (only one the store opened itself). */
   close(): Promise<void>;
   /** Present on PGlite (and used to tell it from a `pg` pool). */
   readonly waitReady: Promise<void>;
 }
 
-const resultOf = (result: { rows: unknown[]; affectedRows?: number }): SqlResult => ({
+const resultOf = (result: KeplarsPGliteResult): SqlResult => ({
   rows: result.rows as Record<string, unknown>[],
   rowCount: result.affectedRows ?? result.rows.length,
 });

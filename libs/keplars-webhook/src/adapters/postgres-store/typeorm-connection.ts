@@ -2,12 +2,23 @@ import type { SqlConnection, SqlResult, SqlSession } from './sql-connection.js';
 
 /** The part of a TypeORM `QueryRunner` the store uses. */
 export interface KeplarsTypeOrmQueryRunner {
-  query(text: string, params: unknown[] | undefined, structured: true): Promise<{ records: unknown[]; affected?: number }>;
+  /** Runs one statement, answering TypeORM's structured result. */
+  query(text: string, params: unknown[] | undefined, structured: true): Promise<KeplarsTypeOrmResult>;
+  /** Gives its connection back to the pool. */
   release(): Promise<void>;
+}
+
+/** TypeORM's structured result of a statement. */
+export interface KeplarsTypeOrmResult {
+  /** The rows returned. */
+  records: unknown[];
+  /** How many rows the statement touched. */
+  affected?: number;
 }
 
 /** The part of a TypeORM `EntityManager` the store uses (its query runner, inside a transaction). */
 export interface KeplarsTypeOrmEntityManager {
+  /** The query runner of the transaction. */
   readonly queryRunner?: KeplarsTypeOrmQueryRunner;
 }
 
@@ -16,13 +27,23 @@ export interface KeplarsTypeOrmEntityManager {
  * no TypeORM. Its `options.type` must be `'postgres'`.
  */
 export interface KeplarsTypeOrmDataSource {
-  readonly options: { readonly type: string };
+  /** Its options; `type` must be `'postgres'`. */
+  readonly options: KeplarsTypeOrmOptions;
+  /** Whether TypeORM has connected it. */
   readonly isInitialized: boolean;
+  /** A query runner on a connection of its pool. */
   createQueryRunner(): KeplarsTypeOrmQueryRunner;
+  /** Runs `work` in one transaction, with an `EntityManager` on it. */
   transaction<T>(work: (manager: KeplarsTypeOrmEntityManager) => Promise<T>): Promise<T>;
 }
 
-const resultOf = (result: { records: unknown[]; affected?: number }): SqlResult => ({
+/** The part of a `DataSource`'s options the store reads. */
+export interface KeplarsTypeOrmOptions {
+  /** The database type: the store takes `'postgres'`. */
+  readonly type: string;
+}
+
+const resultOf = (result: KeplarsTypeOrmResult): SqlResult => ({
   rows: result.records as Record<string, unknown>[],
   rowCount: result.affected ?? result.records.length,
 });

@@ -22,19 +22,54 @@ export interface KeplarsEventFilter {
  */
 export interface KeplarsTransactionShapes {
   /** A `pg` `PoolClient`: the client of the open transaction (do not release it, nor COMMIT). */
-  pg: { query: (...args: never[]) => unknown; release: (...args: never[]) => unknown; escapeLiteral: (...args: never[]) => unknown };
+  pg: KeplarsPgTransactionShape;
   /** A TypeORM `EntityManager` on the open transaction. */
-  typeorm: { query: (...args: never[]) => unknown; getRepository: (...args: never[]) => unknown };
+  typeorm: KeplarsTypeOrmTransactionShape;
   /** A PGlite `Transaction`. */
-  pglite: { query: (...args: never[]) => unknown; rollback: (...args: never[]) => unknown };
+  pglite: KeplarsPGliteTransactionShape;
+}
+
+/** What tells a `pg` `PoolClient` apart (the transactional handler's parameter must have it). */
+export interface KeplarsPgTransactionShape {
+  /** Runs a statement in the transaction. */
+  query: (...args: never[]) => unknown;
+  /** A pool client's: the module releases it, never the handler. */
+  release: (...args: never[]) => unknown;
+  /** A `pg` client's own quoting helper. */
+  escapeLiteral: (...args: never[]) => unknown;
+}
+
+/** What tells a TypeORM `EntityManager` apart. */
+export interface KeplarsTypeOrmTransactionShape {
+  /** Runs a statement in the transaction. */
+  query: (...args: never[]) => unknown;
+  /** The entity repositories, bound to the transaction. */
+  getRepository: (...args: never[]) => unknown;
+}
+
+/** What tells a PGlite `Transaction` apart. */
+export interface KeplarsPGliteTransactionShape {
+  /** Runs a statement in the transaction. */
+  query: (...args: never[]) => unknown;
+  /** A PGlite transaction's own: the module commits or rolls back, never the handler. */
+  rollback: (...args: never[]) => unknown;
 }
 
 /**
  * Nothing when the method's second parameter is typed for the transaction `K` gives; otherwise a
  * property the descriptor lacks, whose name TypeScript's error then shows.
+ *
+ * @typeParam M the decorated method.
+ * @typeParam K the kind of transaction it asked for.
  */
-type TransactionParameterCheck<M extends (...args: never[]) => unknown, K extends KeplarsTransactionKind> =
-  Parameters<M>[1] extends KeplarsTransactionShapes[K] ? unknown : { readonly 'its second parameter must take the transaction it asked for': K };
+export type KeplarsTransactionParameterCheck<M extends (...args: never[]) => unknown, K extends KeplarsTransactionKind> =
+  Parameters<M>[1] extends KeplarsTransactionShapes[K] ? unknown : KeplarsTransactionParameterMismatch<K>;
+
+/** What a transactional handler typed for the wrong transaction is told it lacks. */
+export interface KeplarsTransactionParameterMismatch<K extends KeplarsTransactionKind> {
+  /** The kind it asked for: type the second parameter as that driver's transaction. */
+  readonly 'its second parameter must take the transaction it asked for': K;
+}
 
 /** The options of a transactional handler: its filters, and which transaction it is given. */
 export interface KeplarsTransactionalHandlerOptions<K extends KeplarsTransactionKind> extends KeplarsEventFilter {
@@ -116,7 +151,7 @@ export function OnKeplarsEvent<const P extends KeplarsEventPattern, const K exte
 ): <M extends (event: KeplarsEventFor<P>, transaction: never) => Promise<unknown>>(
   target: object,
   key: string | symbol,
-  descriptor: TypedPropertyDescriptor<M> & TransactionParameterCheck<M, K>,
+  descriptor: TypedPropertyDescriptor<M> & KeplarsTransactionParameterCheck<M, K>,
 ) => void;
 export function OnKeplarsEvent(
   patterns: KeplarsEventPattern | readonly KeplarsEventPattern[],
