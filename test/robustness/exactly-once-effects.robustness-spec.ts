@@ -25,6 +25,12 @@ const QUEUE = (process.env.EXACTLY_ONCE_QUEUE ?? 'postgres') as 'postgres' | 're
 const SCRIPT = join(process.cwd(), 'test/postgres/support/effects-app-process.mjs');
 
 const report: string[] = [];
+// One build of the library for every process of both storms.
+let build: ReturnType<typeof buildLibraryForProcesses>;
+beforeAll(() => {
+  build = buildLibraryForProcesses();
+});
+afterAll(() => build.remove());
 afterAll(() => console.log([`Exactly-once effects: seed ${SEED}, ${EVENTS} events x ${COPIES} concurrent copies, ${WORKERS} workers SIGKILLed at random and replaced, queue on ${QUEUE}`, ...report].join('\n')));
 
 describe.each([
@@ -32,7 +38,6 @@ describe.each([
   ['a plain handler', false],
 ] as const)('queue mode on %s with workers killed mid-handler', (kind, transactional) => {
   const schema = uniqueSchema(transactional ? 'once_tx' : 'once_plain');
-  let build: ReturnType<typeof buildLibraryForProcesses>;
   let pool: Pool;
   const running = new Set<QueueAppProcess>();
 
@@ -52,7 +57,6 @@ describe.each([
   };
 
   beforeAll(async () => {
-    build = buildLibraryForProcesses();
     pool = connectPostgres();
     await pool.query(`CREATE SCHEMA ${schema}`);
     await pool.query(`CREATE TABLE ${schema}.effects (event_id text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
@@ -66,7 +70,6 @@ describe.each([
       await deleteKeys(redis, schema);
       await redis.quit();
     }
-    build.remove();
   });
 
   it(transactional ? 'leaves every effect exactly once, and loses none' : 'loses no effect, and records how many repeated', async () => {

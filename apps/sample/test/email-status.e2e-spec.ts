@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsPayloadOverrides } from 'nestjs-keplars-webhook/testing';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { seededRandom } from '../../../test/support/seeded-random.js';
-import { DATABASES, get, keptDatabase, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { LOGIC_DATABASES, get, keptDatabase, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
 // The sample's email statuses, over HTTP, under what Keplars really does: retries, duplicates and
 // events out of order must all end in the same stored state. On the embedded PGlite and on Postgres.
@@ -76,7 +76,7 @@ function shuffledWithDuplicates(seed: number): Record<string, unknown>[] {
   return deliveries;
 }
 
-describe.each(DATABASES)('on %s', (database) => {
+describe.each(LOGIC_DATABASES)('on %s', (database) => {
   describe('GET /emails/:emailId after the scripted events, delivered in order', () => {
     let app: INestApplication;
     beforeAll(async () => {

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsPayloadOverrides } from 'nestjs-keplars-webhook/testing';
-import { DATABASES, get, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { LOGIC_DATABASES, get, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
 // The suppression list: a second service taking the same bounce events as the email statuses. On the
 // embedded PGlite and on Postgres.
@@ -14,7 +14,7 @@ async function send(app: INestApplication, type: string, overrides: KeplarsPaylo
   return payload;
 }
 
-describe.each(DATABASES)('on %s', (database) => {
+describe.each(LOGIC_DATABASES)('on %s', (database) => {
   describe('GET /suppressions', () => {
     let app: INestApplication;
     beforeEach(async () => {

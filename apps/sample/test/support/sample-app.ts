@@ -16,6 +16,12 @@ export const TEST_SECRET = 'whsec_sample_e2e_3b9d2f';
 /** The databases the sample runs on: the embedded default, and a Postgres server (DATABASE_URL). */
 export type SampleDatabase = 'PGlite' | 'Postgres';
 export const DATABASES: readonly SampleDatabase[] = ['PGlite', 'Postgres'];
+/**
+ * Where the suites of the sample's own logic (statuses, suppressions) run: Postgres, whose starts
+ * take milliseconds. The SQL is the same on PGlite, whose every start costs seconds; PGlite is covered
+ * by the configuration and exactly-once suites. SAMPLE_DATABASES=PGlite,Postgres runs both.
+ */
+export const LOGIC_DATABASES: readonly SampleDatabase[] = (process.env['SAMPLE_DATABASES']?.split(',') as SampleDatabase[] | undefined) ?? ['Postgres'];
 
 /** The environment that puts the sample on `database`: Postgres is this machine's shared server. */
 export const onDatabase = (database: SampleDatabase): Record<string, string> => (database === 'Postgres' ? { DATABASE_URL: POSTGRES_URL } : {});

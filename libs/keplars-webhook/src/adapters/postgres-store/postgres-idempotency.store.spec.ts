@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { connectPostgres, dropSchemas, PostgresProxy, uniqueSchema } from '../../../../../test/support/postgres.js';
 import type { EventClaim } from '../../core/ports/idempotency-store.js';
 import { PostgresIdempotencyStore } from './postgres-idempotency.store.js';
 import { PgPoolConnection, type KeplarsPgPool } from './pg-pool-connection.js';
-import { PGliteConnection, type KeplarsPGlite } from './pglite-connection.js';
 import { checkSchema, LATEST_VERSION, migrate, PostgresSchemaError } from './postgres-migrations.js';
 import { postgresTables } from './postgres-schema.js';
 import { connectPostgresStore } from './connect-postgres-store.js';
@@ -259,16 +257,5 @@ describe('the store\'s migrations', () => {
     await expect(
       connectPostgresStore({ postgres: 'postgres://postgres@127.0.0.1:5432/no_such_database_here' }, { schema, migrations: 'startup', operationTimeoutMs: 2000, pruneIntervalMs: 0 }, { log() {}, warn() {}, error() {} }),
     ).rejects.toThrow(/createdb/);
-  });
-
-  it('run on PGlite too', async () => {
-    const db = new PGlite();
-    try {
-      const pglite = new PGliteConnection(db as unknown as KeplarsPGlite, 'PGlite', false);
-      expect(await migrate(pglite, tables)).toEqual([LATEST_VERSION]);
-      expect(await migrate(pglite, tables)).toEqual([]);
-    } finally {
-      await db.close();
-    }
   });
 });
