@@ -17,7 +17,7 @@ import { runBounded } from './support/bounded-pool.js';
 // Postgres guide's table. Nothing may be lost in either.
 const SECRET = 'whsec_exactly_once';
 const SEED = Number(process.env.ROBUSTNESS_SEED ?? 20261207);
-const EVENTS = Number(process.env.EXACTLY_ONCE_EVENTS ?? 400);
+const EVENTS = Number(process.env.EXACTLY_ONCE_EVENTS ?? 300);
 const COPIES = 4;
 const MAX_KILLS = 12;
 const WORKERS = 2;

@@ -11,7 +11,7 @@ import { runBounded } from './support/bounded-pool.js';
 // production. Handlers count in Redis what they started and what succeeded (test/queue/support/queue-app-process.mjs).
 const SECRET = 'whsec_queue_processes';
 const SEED = Number(process.env.ROBUSTNESS_SEED ?? 20261203);
-const EVENTS = Number(process.env.QUEUE_STORM_EVENTS ?? 2000);
+const EVENTS = Number(process.env.QUEUE_STORM_EVENTS ?? 1200);
 
 describe('queue mode across processes', () => {
   let build: ReturnType<typeof buildLibraryForProcesses>;

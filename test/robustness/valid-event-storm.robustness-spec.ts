@@ -15,7 +15,7 @@ import { Tally } from './support/tally.js';
 // handler has succeeded exactly once per event, and every 500 is accounted for by a handler failure.
 const SECRET = 'whsec_storm_6b0e2d94c1a7';
 const SEED = Number(process.env.ROBUSTNESS_SEED ?? 20260115);
-const EVENTS = Number(process.env.ROBUSTNESS_EVENTS ?? 800);
+const EVENTS = Number(process.env.ROBUSTNESS_EVENTS ?? 600);
 const DUPLICATE_SHARE = 0.3;
 const FAILURE_RATE = 0.1;
 const IN_FLIGHT = 32;
