@@ -179,7 +179,9 @@ describe.each(ADAPTERS)('KeplarsHealthIndicator with three named endpoints on %s
     expect(body.error.keplars.message).toMatch(/no signed delivery on endpoint "us" for [\d.]+ s \(more than 0.3 s\)/);
     expect(body.error.keplars.message).not.toMatch(/"eu"|"apac"/);
 
-    expect((await send('us')).status).toBe(200);
+    // All three call again (together: on a loaded machine eu's and apac's calls above may be older
+    // than 0.3 s by now, which made this check flaky), and the check is up.
+    expect((await Promise.all([send('us'), send('eu'), send('apac')])).map((response) => response.status)).toEqual([200, 200, 200]);
     expect((await get(app, '/health')).status).toBe(200);
   });
 
