@@ -1,11 +1,10 @@
 import { Injectable, type INestApplication, type Type } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { KEPLARS_QUEUE, KeplarsDeadLetters, KeplarsWebhookModule, OnKeplarsEvent, type KeplarsEvent, type KeplarsQueueOptions } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { CapturedLogs } from '../support/captured-logs.js';
 import { dropSchema, POSTGRES_URL, PostgresProxy, queryPostgres, uniqueSchema } from '../support/postgres.js';
-import { connectRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
+import { REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
 import { Latch, waitFor } from '../support/wait-for.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook-app.js';
 
@@ -53,8 +52,6 @@ class UnreliableHandlers {
 
 describe.each(ADAPTERS)('queue mode on Postgres, on %s', (adapter: AdapterName) => {
   const schema = uniqueSchema(`queue_${adapter}`);
-  const dedupPrefix = uniqueKeyPrefix(`queue-postgres-${adapter}`);
-  let redis: Redis;
   const apps: INestApplication[] = [];
 
   async function start<T>(handlers: Type<T>, more: Partial<KeplarsQueueOptions> = {}, logger?: CapturedLogs): Promise<[INestApplication, T]> {
@@ -77,16 +74,11 @@ describe.each(ADAPTERS)('queue mode on Postgres, on %s', (adapter: AdapterName) 
   /** The rows of the queue's jobs table for a job id, read straight from PostgreSQL. */
   const jobRows = async (id: string) => (await queryPostgres<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".job WHERE id = $1`, [id]))[0]!.n;
 
-  beforeAll(() => {
-    redis = connectRedis();
-  });
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
   });
   afterAll(async () => {
     await dropSchema(schema);
-    await deleteKeys(redis, dedupPrefix);
-    await redis.quit();
   });
 
   it('answers 200 once the job is in PostgreSQL, before the handler finishes; the worker runs it once; a redelivery is a duplicate', async () => {
