@@ -21,6 +21,8 @@ export type {
   KeplarsTimestampOptions,
   KeplarsWebhookOptions,
   KeplarsWebhookRouteOptions,
+  KeplarsLedgerOptions,
+  KeplarsSuppressionOptions,
 } from './nest/options/keplars-webhook.options.js';
 export { KeplarsConfigurationError } from './core/support/configuration-error.js';
 
@@ -86,3 +88,22 @@ export type { KeplarsPGlite, KeplarsPGliteSession, KeplarsPGliteResult } from '.
 
 export { KeplarsHealthIndicator, type KeplarsHealthResult } from './nest/health/keplars-health.indicator.js';
 export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';
+
+// The email ledger and suppression list (SPEC §8): ledger: true in the options, then inject KeplarsEmailLedger.
+export { KeplarsEmailLedger, type KeplarsLedgerScope, type KeplarsPageOptions, type KeplarsManualChange } from './nest/ledger/keplars-email-ledger.js';
+export { OnAddressSuppressed, type OnAddressSuppressedOptions } from './nest/ledger/on-address-suppressed.decorator.js';
+export { KeplarsAddressError, type AddressStanding as KeplarsAddressStanding, type AddressSuppressedNotice as KeplarsAddressSuppressed } from './core/email-ledger/email-ledger.js';
+export { KeplarsCursorError } from './core/email-ledger/ledger-cursor.js';
+export { EMAIL_STATUSES as KEPLARS_EMAIL_STATUSES, type EmailStatus as KeplarsEmailStatus } from './core/email-ledger/email-status.js';
+export type { SuppressionReason as KeplarsSuppressionReason } from './core/email-ledger/suppression-policy.js';
+export type { TimelineDetails as KeplarsTimelineDetails } from './core/email-ledger/ledger-entry.js';
+export type {
+  ActiveSuppression as KeplarsActiveSuppression,
+  EmailEngagement as KeplarsEmailEngagement,
+  EmailTimelineEvent as KeplarsTimelineEvent,
+  LedgerEmail as KeplarsLedgerEmail,
+  LedgerEmailWithTimeline as KeplarsLedgerEmailWithTimeline,
+  LedgerPage as KeplarsLedgerPage,
+  StoredSuppression as KeplarsSuppression,
+  SuppressionChange as KeplarsSuppressionChange,
+} from './core/email-ledger/email-ledger-store.js';

@@ -79,6 +79,10 @@ export class PgPoolConnection implements SqlConnection {
     }
   }
 
+  sessionOf(driverTransaction: unknown): SqlSession {
+    return onClient(driverTransaction as KeplarsPgClient);
+  }
+
   async close(): Promise<void> {
     if (this.ownsPool) await this.pool.end();
   }

@@ -36,6 +36,97 @@ const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX ON ${effects} (expires_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'email ledger and suppression list',
+    // Every table is keyed by endpoint and tenant ('' for none) first: two accounts' emails are two.
+    statements: ({ emails, emailEvents, addresses, suppressionCauses, softBounces, suppressionChanges, ledgerKey }) => [
+      `CREATE TABLE ${emails} (
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        email_id text NOT NULL,
+        status_rank smallint NOT NULL,
+        recipient text,
+        recipient_address text,
+        recipient_at timestamptz,
+        recipient_event text,
+        subject text,
+        subject_at timestamptz,
+        subject_event text,
+        opens integer NOT NULL DEFAULT 0,
+        first_opened_at timestamptz,
+        last_opened_at timestamptz,
+        clicks integer NOT NULL DEFAULT 0,
+        first_clicked_at timestamptz,
+        last_clicked_at timestamptz,
+        events integer NOT NULL,
+        first_event_at timestamptz NOT NULL,
+        last_event_at timestamptz NOT NULL,
+        PRIMARY KEY (endpoint, tenant, email_id)
+      )`,
+      `CREATE INDEX ON ${emails} (last_event_at)`,
+      `CREATE INDEX ON ${emails} (recipient_address)`,
+      `CREATE TABLE ${emailEvents} (
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        event_id text NOT NULL,
+        email_id text NOT NULL,
+        type text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        details jsonb,
+        PRIMARY KEY (endpoint, tenant, event_id)
+      )`,
+      `CREATE INDEX ON ${emailEvents} (endpoint, tenant, email_id)`,
+      `CREATE TABLE ${addresses} (
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        address_hash text NOT NULL,
+        address text,
+        reactivated_at timestamptz NOT NULL DEFAULT '-infinity',
+        PRIMARY KEY (endpoint, tenant, address_hash)
+      )`,
+      `CREATE INDEX ON ${addresses} (address_hash)`,
+      `CREATE TABLE ${suppressionCauses} (
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        address_hash text NOT NULL,
+        cause text NOT NULL,
+        reason text NOT NULL,
+        at timestamptz NOT NULL,
+        expires_at timestamptz,
+        event_id text,
+        actor text,
+        note text,
+        PRIMARY KEY (endpoint, tenant, address_hash, cause)
+      )`,
+      `CREATE TABLE ${softBounces} (
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        address_hash text NOT NULL,
+        event_id text NOT NULL,
+        at timestamptz NOT NULL,
+        PRIMARY KEY (endpoint, tenant, address_hash, event_id)
+      )`,
+      `CREATE INDEX ON ${softBounces} (at)`,
+      `CREATE TABLE ${suppressionChanges} (
+        id bigserial PRIMARY KEY,
+        endpoint text NOT NULL,
+        tenant text NOT NULL,
+        address_hash text NOT NULL,
+        address text,
+        change text NOT NULL,
+        reason text,
+        event_id text,
+        email_id text,
+        actor text,
+        note text,
+        at timestamptz NOT NULL
+      )`,
+      `CREATE INDEX ON ${suppressionChanges} (endpoint, tenant, address_hash)`,
+      `CREATE INDEX ON ${suppressionChanges} (endpoint, tenant, event_id)`,
+      `CREATE TABLE ${ledgerKey} (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), key bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The newest version this package knows. */

@@ -70,11 +70,12 @@ export class TypeOrmConnection implements SqlConnection {
   }
 
   transaction<T>(work: (session: SqlSession, driverTransaction: unknown) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => {
-      const runner = manager.queryRunner!;
-      const session: SqlSession = { query: async (text, params) => resultOf(await runner.query(text, params as unknown[] | undefined, true)) };
-      return work(session, manager);
-    });
+    return this.dataSource.transaction((manager) => work(this.sessionOf(manager), manager));
+  }
+
+  sessionOf(driverTransaction: unknown): SqlSession {
+    const runner = (driverTransaction as KeplarsTypeOrmEntityManager).queryRunner!;
+    return { query: async (text, params) => resultOf(await runner.query(text, params as unknown[] | undefined, true)) };
   }
 
   async close(): Promise<void> {

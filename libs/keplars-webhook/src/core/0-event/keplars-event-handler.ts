@@ -33,6 +33,12 @@ export interface KeplarsEventHandler {
    * together. Absent: it runs on its own, and its mark is written after it returns (SPEC §4).
    */
   readonly transaction?: KeplarsTransactionKind;
+  /**
+   * The name of a handler that must have succeeded for the event before this one runs (the email
+   * ledger's reactions wait for the ledger's record). If that one fails, this one fails too, and both
+   * run on the next delivery.
+   */
+  readonly after?: string;
   readonly invoke: (event: KeplarsEvent, transaction?: unknown) => unknown;
   /**
    * How many of the app's functions one run of it calls for this type, when that is not one: the

@@ -161,9 +161,9 @@ export class KeplarsEventDelivery {
   private prepared(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string): readonly KeplarsEventHandler[] {
     const store = this.store!;
     const marksEach = this.settings.markEachHandler === true && store.markHandled !== undefined;
-    if (!marksEach && !handlers.some((handler) => handler.transaction !== undefined)) return handlers;
+    if (!marksEach && !handlers.some((handler) => handler.transaction !== undefined || handler.after !== undefined)) return handlers;
     const windowMs = this.windowFor(event);
-    return handlers.map((handler) => {
+    const marked = handlers.map((handler): KeplarsEventHandler => {
       if (handler.transaction !== undefined) {
         // Checked at startup: a transactional handler runs only on a store with transactions of its kind.
         return { ...handler, invoke: (event: KeplarsEvent) => store.inTransaction!(key, handler.name, windowMs, async (transaction) => handler.invoke(event, transaction)) };
@@ -178,7 +178,52 @@ export class KeplarsEventDelivery {
         },
       };
     });
+    return inOrder(marked);
   }
+}
+
+/**
+ * Makes each handler with `after` wait for that handler, when it runs in the same delivery; when it
+ * does not (it succeeded on an earlier delivery, or does not take the event), the waiting one runs at
+ * once. If the awaited handler fails, so does the waiting one, and the next delivery runs both.
+ */
+function inOrder(handlers: readonly KeplarsEventHandler[]): readonly KeplarsEventHandler[] {
+  const awaited = new Set(handlers.flatMap((handler) => (handler.after !== undefined && handlers.some((other) => other.name === handler.after) ? [handler.after] : [])));
+  if (awaited.size === 0) return handlers;
+  const outcomes = new Map<string, { promise: Promise<unknown>; settle: (result: PromiseLike<unknown> | unknown) => void }>();
+  for (const name of awaited) {
+    let settle!: (result: unknown) => void;
+    const promise = new Promise((resolve) => (settle = resolve));
+    promise.catch(() => undefined); // a failure is reported by the awaited handler itself
+    outcomes.set(name, { promise, settle });
+  }
+  return handlers.map((handler) => {
+    const own = outcomes.get(handler.name);
+    const before = handler.after === undefined ? undefined : outcomes.get(handler.after);
+    if (own === undefined && before === undefined) return handler;
+    return {
+      ...handler,
+      invoke: (event: KeplarsEvent, transaction?: unknown) => {
+        let returned: unknown;
+        if (before === undefined) {
+          try {
+            returned = handler.invoke(event, transaction);
+          } catch (error) {
+            returned = Promise.reject(error);
+          }
+        } else {
+          returned = before.promise.then(
+            () => handler.invoke(event, transaction),
+            () => {
+              throw new Error(`${handler.name} waits for ${handler.after}, which failed on this delivery; both run again on the next one.`);
+            },
+          );
+        }
+        own?.settle(returned);
+        return returned;
+      },
+    };
+  });
 }
 
 /**

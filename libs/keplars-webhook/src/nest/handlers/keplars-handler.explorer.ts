@@ -10,6 +10,9 @@ import type { KeplarsEventHandler, HandlerSubscription, KeplarsTransactionKind }
 
 const TRANSACTION_KINDS: readonly KeplarsTransactionKind[] = ['pg', 'typeorm', 'pglite'];
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
+import { EmailLedgers } from '../ledger/email-ledgers.js';
+import { KEPLARS_SUPPRESSION_HANDLER, type OnAddressSuppressedOptions } from '../ledger/on-address-suppressed.decorator.js';
+import type { AddressSuppressedNotice } from '../../core/email-ledger/email-ledger.js';
 
 type ProviderWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
@@ -55,6 +58,7 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     private readonly moduleRef: ModuleRef,
     private readonly registry: KeplarsHandlerRegistry,
     private readonly endpoints: KeplarsEndpoints,
+    private readonly ledgers: EmailLedgers,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -92,6 +96,7 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
         });
       }
     }
+    this.addSuppressionHandlers(uniqueName, problems);
     const endpoints = this.endpoints.all();
     const emittingFrom = endpoints.filter((endpoint) => endpoint.emitEvents);
     if (emittingFrom.length > 0) {
@@ -99,6 +104,39 @@ export class KeplarsHandlerExplorer implements OnModuleInit {
     }
     if (problems.length > 0) throw new KeplarsConfigurationError(problems);
     this.logFound([...this.registry.all()]);
+  }
+
+  /**
+   * Each `@OnAddressSuppressed()` method becomes a handler of the suppressing events on every endpoint
+   * whose ledger it takes, run after that ledger's record (see `EmailLedger.reaction`).
+   */
+  private addSuppressionHandlers(uniqueName: (base: string) => string, problems: string[]): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      if (wrapper.isAlias || !wrapper.instance) continue;
+      const prototype = Object.getPrototypeOf(wrapper.instance);
+      if (!prototype || prototype === Object.prototype) continue;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const options: OnAddressSuppressedOptions | undefined = Reflect.getMetadata(KEPLARS_SUPPRESSION_HANDLER, prototype[method]);
+        if (options === undefined) continue;
+        const base = `${wrapper.metatype?.name ?? String(wrapper.token)}.${method}`;
+        if (!wrapper.isDependencyTreeStatic()) {
+          problems.push(requestScoped(`@OnAddressSuppressed() handler ${base}`, wrapper.name));
+          continue;
+        }
+        const wanted = options.endpoint === undefined ? undefined : [options.endpoint].flat();
+        const ledgers = this.ledgers.all().filter((ledger) => wanted === undefined || wanted.includes(ledger.endpoint));
+        if (ledgers.length === 0) {
+          problems.push(
+            `@OnAddressSuppressed() on ${base} would never run: ${wanted ? `no endpoint named ${wanted.join(' or ')} keeps an email ledger` : 'no import of KeplarsWebhookModule keeps an email ledger'}. ` +
+              'Turn it on with ledger: true in that import\'s options.',
+          );
+          continue;
+        }
+        const instance = wrapper.instance as Record<string, (notice: AddressSuppressedNotice) => unknown>;
+        const name = uniqueName(base);
+        for (const ledger of ledgers) this.registry.add(ledger.reaction(name, (notice) => instance[method]!(notice)));
+      }
+    }
   }
 
   private logFound(found: readonly KeplarsEventHandler[]): void {

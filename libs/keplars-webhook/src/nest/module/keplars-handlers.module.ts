@@ -12,6 +12,7 @@ import { SignedDeliveryClock } from '../../core/1-verify/signed-delivery-clock.j
 import { KeplarsEndpoints } from '../options/keplars-endpoints.js';
 import { RawBodyCheck } from '../http/raw-body.check.js';
 import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
+import { EmailLedgers } from '../ledger/email-ledgers.js';
 
 /**
  * What every import of `KeplarsWebhookModule` shares: one registry of handlers, found and checked
@@ -27,6 +28,8 @@ import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
       inject: [KEPLARS_TELEMETRY],
     },
     { provide: KeplarsEndpoints, useFactory: () => new KeplarsEndpoints() },
+    // Every endpoint's email ledger, for KeplarsEmailLedger and @OnAddressSuppressed().
+    { provide: EmailLedgers, useFactory: () => new EmailLedgers() },
     // Operations, beside the pipeline: metrics and spans (with @opentelemetry/api), one set per app.
     {
       provide: SignedDeliveryClock,
@@ -48,7 +51,7 @@ import { KEPLARS_TELEMETRY } from '../options/keplars-webhook.constants.js';
       inject: [HttpAdapterHost, KeplarsEndpoints, RefusalLog, BodyEncodingCheck],
     },
   ],
-  exports: [KeplarsHandlerRegistry, KeplarsEndpoints, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],
+  exports: [KeplarsHandlerRegistry, KeplarsEndpoints, EmailLedgers, KEPLARS_TELEMETRY, SignedDeliveryClock, RefusalLog],
 })
 export class KeplarsHandlersModule implements OnApplicationShutdown {
   constructor(private readonly refusals: RefusalLog) {}

@@ -16,7 +16,7 @@ import { KeplarsQueueLifecycle } from './keplars-queue.lifecycle.js';
 import { KeplarsLog } from '../log/keplars-log.js';
 import { KeplarsEndpoints } from '../options/keplars-endpoints.js';
 import { KeplarsHandlersModule } from './keplars-handlers.module.js';
-import { KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE, KEPLARS_DELIVERY_QUEUE } from '../options/keplars-webhook.constants.js';
+import { KEPLARS_EMAIL_LEDGER, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_OPTIONS, KEPLARS_QUEUE_RUNTIME, KEPLARS_ROUTE, KEPLARS_DELIVERY_QUEUE } from '../options/keplars-webhook.constants.js';
 import {
   KEPLARS_ASYNC_OPTIONS_TYPE,
   KEPLARS_MODULE_OPTIONS,
@@ -28,6 +28,10 @@ import { KEPLARS_HEALTH_PROBES, KeplarsHealthIndicator } from '../health/keplars
 import { checkForRootAsyncKeys, resolveKeplarsOptions, type ResolvedKeplarsOptions, type ResolvedRoute } from '../options/resolve-keplars-options.js';
 import { KeplarsConfigurationError } from '../../core/support/configuration-error.js';
 import { transactionalHandlerProblems } from '../../core/4-deliver/transactional-handlers.js';
+import type { EmailLedger } from '../../core/email-ledger/email-ledger.js';
+import { createEmailLedger } from './create-email-ledger.js';
+import { EmailLedgers } from '../ledger/email-ledgers.js';
+import { KeplarsEmailLedger } from '../ledger/keplars-email-ledger.js';
 
 /**
  * Receives Keplars webhooks: mounts `POST /webhooks/keplars`, verifies each request's signature,
@@ -132,8 +136,23 @@ import { transactionalHandlerProblems } from '../../core/4-deliver/transactional
     },
     KeplarsQueueLifecycle,
     KeplarsSignatureGuard,
+    // The email ledger (SPEC §8): made beside the store, its handler added to the shared registry
+    // before the handlers are explored (so @OnAddressSuppressed() finds it).
+    {
+      provide: KEPLARS_EMAIL_LEDGER,
+      useFactory: async (options: ResolvedKeplarsOptions, store: KeplarsIdempotencyStore | undefined, route: ResolvedRoute, registry: KeplarsHandlerRegistry, ledgers: EmailLedgers) => {
+        if (!options.ledger || !store) return undefined;
+        const ledger = await createEmailLedger(route.name, store, options.ledger, new KeplarsLog());
+        ledgers.add(ledger);
+        registry.add(ledger.handler());
+        return ledger;
+      },
+      inject: [KEPLARS_OPTIONS, KEPLARS_IDEMPOTENCY_STORE, KEPLARS_ROUTE, KeplarsHandlerRegistry, EmailLedgers],
+    },
+    // What the app injects; every import gives one over the same ledgers.
+    { provide: KeplarsEmailLedger, useFactory: (ledgers: EmailLedgers) => new KeplarsEmailLedger(ledgers), inject: [EmailLedgers] },
   ],
-  exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters],
+  exports: [KeplarsHealthIndicator, KEPLARS_QUEUE, KeplarsDeadLetters, KeplarsEmailLedger],
 })
 export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new KeplarsLog();
@@ -143,6 +162,7 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
     @Inject(KEPLARS_IDEMPOTENCY_STORE) private readonly store: KeplarsIdempotencyStore | undefined,
     @Inject(KEPLARS_ROUTE) private readonly route: ResolvedRoute,
     private readonly registry: KeplarsHandlerRegistry,
+    @Inject(KEPLARS_EMAIL_LEDGER) private readonly ledger: EmailLedger | undefined,
   ) {
     super();
   }
@@ -207,6 +227,7 @@ export class KeplarsWebhookModule extends KeplarsWebhookConfigurableModule imple
    * @internal A Nest lifecycle hook: Nest calls it, apps never do.
    */
   async onApplicationShutdown(): Promise<void> {
+    this.ledger?.close();
     await this.store?.close?.();
   }
 }

@@ -21,3 +21,6 @@ export const KEPLARS_QUEUE_RUNTIME = Symbol.for('nestjs-keplars-webhook:queue-ru
 
 /** This import's route: its endpoint name, path and decorators (see `resolveRoute`). */
 export const KEPLARS_ROUTE = Symbol('KEPLARS_ROUTE');
+
+/** This import's email ledger (SPEC §8), or `undefined` when `ledger` is off. */
+export const KEPLARS_EMAIL_LEDGER = Symbol.for('nestjs-keplars-webhook:email-ledger');

@@ -67,6 +67,51 @@ export interface KeplarsWebhookOptions {
    * @default undefined (inline mode)
    */
   queue?: KeplarsQueueOptions;
+  /**
+   * The email ledger and suppression list (SPEC §8): each email's status, timeline and engagement,
+   * and the addresses not to email again, kept from this endpoint's events in the deduplication
+   * store's database (memory, or Postgres/PGlite, where every write commits with the event's handled
+   * mark). Read it with the injectable `KeplarsEmailLedger`. `true` takes every default.
+   * @default false
+   */
+  ledger?: boolean | KeplarsLedgerOptions;
+}
+
+/**
+ * The email ledger's settings (`ledger`).
+ *
+ * @example
+ * KeplarsWebhookModule.forRoot({
+ *   secret,
+ *   deduplication: { store: { postgres: pool } },
+ *   ledger: { retentionDays: 30, suppressions: { softBounces: { count: 5, withinDays: 14 }, expireAfterDays: { 'soft-bounces': 60 } } },
+ * })
+ */
+export interface KeplarsLedgerOptions {
+  /** Days an email and its timeline are kept after its last event; pruned on a timer, with no cron of yours. @default 90 */
+  retentionDays?: number;
+  /** The suppression policy. */
+  suppressions?: KeplarsSuppressionOptions;
+  /** How often the ledger prunes old emails. @default 3600 */
+  pruneIntervalSeconds?: number;
+}
+
+/** When an address goes on the suppression list, and for how long (`ledger.suppressions`). */
+export interface KeplarsSuppressionOptions {
+  /**
+   * Suppress after `count` soft bounces within `withinDays` (by the events' own times); `false` never
+   * suppresses for soft bounces. A hard bounce and a complaint always suppress.
+   * @default { count: 3, withinDays: 7 }
+   */
+  softBounces?: false | { count: number; withinDays: number };
+  /**
+   * Days a suppression lasts, per reason, from the event (or `suppress()` call) that caused it; a
+   * reason left out lasts until `reactivate()`.
+   * @default { 'soft-bounces': 30 }
+   */
+  expireAfterDays?: Partial<Record<'hard-bounce' | 'complaint' | 'soft-bounces' | 'manual', number>>;
+  /** One list for every endpoint and tenant of this import, instead of one per tenant. @default false */
+  shared?: boolean;
 }
 
 /**
@@ -286,7 +331,10 @@ export const KEPLARS_OPTION_KEYS = {
     deduplication: true,
     emitEvents: true,
     queue: true,
+    ledger: true,
   } satisfies Record<keyof KeplarsWebhookOptions, true>,
+  ledger: { retentionDays: true, suppressions: true, pruneIntervalSeconds: true } satisfies Record<keyof KeplarsLedgerOptions, true>,
+  'ledger.suppressions': { softBounces: true, expireAfterDays: true, shared: true } satisfies Record<keyof KeplarsSuppressionOptions, true>,
   tenants: { resolveSecret: true, parameter: true, cacheSeconds: true, maxCachedTenants: true, maxLookupsPerSecond: true, timeoutMs: true } satisfies Record<keyof KeplarsTenantOptions, true>,
   timestamp: { header: true, toleranceSeconds: true } satisfies Record<keyof KeplarsTimestampOptions, true>,
   deduplication: { windowSeconds: true, derivedIdWindowSeconds: true, lockSeconds: true, store: true, maxEvents: true } satisfies Record<keyof KeplarsDeduplicationOptions, true>,

@@ -1,3 +1,5 @@
+import type { EmailLedgerSettings } from '../../core/email-ledger/email-ledger.js';
+import type { SuppressionPolicy } from '../../core/email-ledger/suppression-policy.js';
 import { DEFAULT_LOOKUPS_PER_SECOND } from '../../core/1-verify/tenant-secret-cache.js';
 import { DEFAULT_ENDPOINT } from '../../core/0-event/keplars-event.js';
 import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
@@ -37,6 +39,8 @@ export interface ResolvedKeplarsOptions {
   readonly emitEvents: boolean;
   /** Queue mode's settings, or `undefined` in inline mode (the default). */
   readonly queue: ResolvedQueueOptions | undefined;
+  /** The email ledger's settings, when it is on. */
+  readonly ledger: EmailLedgerSettings | undefined;
 }
 
 export interface ResolvedDeduplication {
@@ -105,8 +109,10 @@ export function resolveKeplarsOptions(options: KeplarsWebhookOptions | undefined
     problems.push(`emitEvents must be true or false (got ${describe(input.emitEvents)}).`);
   }
 
+  const ledger = resolveLedger(input.ledger, deduplication, problems);
+
   if (problems.length > 0) throw new KeplarsConfigurationError(problems);
-  return { secrets, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue };
+  return { secrets, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents: input.emitEvents !== false, queue, ledger };
 }
 
 /** Checks the keys given to `forRootAsync()` itself, as the module is imported. */
@@ -461,6 +467,54 @@ function headerName(name: string, value: unknown, fallback: string, problems: st
     return fallback;
   }
   return value.toLowerCase();
+}
+
+const DAY_MS = 86_400_000;
+const REASONS = ['hard-bounce', 'complaint', 'soft-bounces', 'manual'] as const;
+
+function resolveLedger(input: unknown, deduplication: ResolvedDeduplication | undefined, problems: string[]): EmailLedgerSettings | undefined {
+  if (input === undefined || input === false) return undefined;
+  if (input !== true && !isObject(input)) {
+    problems.push(`ledger must be true, false or { retentionDays?, suppressions?, pruneIntervalSeconds? } (got ${describe(input)}).`);
+    return undefined;
+  }
+  const settings: Record<string, any> = input === true ? {} : input;
+  rejectUnknownKeys(settings, 'ledger', problems);
+  const store = deduplication?.store.kind;
+  if (store === undefined || store === 'redis' || store === 'custom') {
+    problems.push(
+      store === undefined
+        ? 'ledger needs deduplication (its writes are marked like a handler\'s): remove deduplication: false, or turn the ledger off.'
+        : `ledger keeps its data in memory or in Postgres, beside the deduplication store, and the store is ${store === 'redis' ? 'Redis' : 'your own'}: ` +
+            "use deduplication.store { postgres: … } or { pglite: … } (or 'memory' for one instance), or turn the ledger off.",
+    );
+  }
+  const suppressions: Record<string, any> = settings.suppressions ?? {};
+  if (!isObject(suppressions)) problems.push(`ledger.suppressions must be { softBounces?, expireAfterDays?, shared? } (got ${describe(suppressions)}).`);
+  else rejectUnknownKeys(suppressions, 'ledger.suppressions', problems);
+  let softBounces: SuppressionPolicy['softBounces'] = { count: 3, windowMs: 7 * DAY_MS };
+  if (suppressions.softBounces === false) softBounces = undefined;
+  else if (suppressions.softBounces !== undefined) {
+    const given = suppressions.softBounces;
+    if (!isObject(given) || !Number.isInteger(given.count) || given.count < 1 || typeof given.withinDays !== 'number' || !(given.withinDays > 0)) {
+      problems.push(`ledger.suppressions.softBounces must be false or { count, withinDays } with a whole count of at least 1 and a positive number of days, e.g. { count: 3, withinDays: 7 } (got ${JSON.stringify(given) ?? describe(given)}).`);
+    } else softBounces = { count: given.count, windowMs: given.withinDays * DAY_MS };
+  }
+  const expiresAfterMs: Partial<Record<(typeof REASONS)[number], number>> = {};
+  const expiry: Record<string, unknown> = suppressions.expireAfterDays ?? { 'soft-bounces': 30 };
+  if (!isObject(expiry)) problems.push(`ledger.suppressions.expireAfterDays must be an object of days per reason, e.g. { 'soft-bounces': 30 } (got ${describe(expiry)}).`);
+  else {
+    for (const [reason, days] of Object.entries(expiry)) {
+      if (!(REASONS as readonly string[]).includes(reason)) problems.push(`ledger.suppressions.expireAfterDays has "${reason}", which is no reason: use ${REASONS.map((name) => `'${name}'`).join(', ')}.`);
+      else if (days !== undefined) expiresAfterMs[reason as (typeof REASONS)[number]] = positiveNumber(`ledger.suppressions.expireAfterDays['${reason}']`, days, 1, problems) * DAY_MS;
+    }
+  }
+  if (suppressions.shared !== undefined && typeof suppressions.shared !== 'boolean') problems.push(`ledger.suppressions.shared must be true or false (got ${describe(suppressions.shared)}).`);
+  return {
+    policy: { softBounces, expiresAfterMs, shared: suppressions.shared === true },
+    retentionMs: positiveNumber('ledger.retentionDays', settings.retentionDays, 90, problems) * DAY_MS,
+    pruneIntervalMs: positiveNumber('ledger.pruneIntervalSeconds', settings.pruneIntervalSeconds, 3600, problems) * 1000,
+  };
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number, problems: string[]): number {

@@ -1,0 +1,379 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { KeplarsTransactionKind } from '../../core/0-event/keplars-event-handler.js';
+import type {
+  ActiveSuppression,
+  EmailLedgerStore,
+  EmailTimelineEvent,
+  LedgerEmail,
+  LedgerEmailWithTimeline,
+  LedgerPage,
+  LedgerWrite,
+  ManualChange,
+  PageRequest,
+  StoredSuppression,
+  SuppressionChange,
+} from '../../core/email-ledger/email-ledger-store.js';
+import { isFinalStatus, statusOfRank } from '../../core/email-ledger/email-status.js';
+import { decodeCursor, encodeCursor } from '../../core/email-ledger/ledger-cursor.js';
+import type { LedgerEntry, LedgerScope } from '../../core/email-ledger/ledger-entry.js';
+import { expiryOf, normalizeAddress, type ListedAddress, type SuppressionPolicy, type SuppressionReason, type SuppressionSignal } from '../../core/email-ledger/suppression-policy.js';
+import type { PostgresTables } from './postgres-schema.js';
+import type { SqlConnection, SqlSession } from './sql-connection.js';
+
+type Row = Record<string, unknown>;
+
+/** Emails pruned per statement, so one round never holds many locks. */
+const PRUNE_BATCH = 1000;
+const PRUNE_ROUNDS = 100;
+/** The database's clock to the millisecond: the ledger's times round-trip through page cursors and JavaScript dates. */
+const NOW = "date_trunc('milliseconds', clock_timestamp())";
+
+/**
+ * The email ledger and suppression list in Postgres (SPEC §8), in the deduplication store's schema
+ * and database. `record` runs in the transaction of the event's handled mark, so a ledger write and
+ * the mark commit together: retries, concurrent copies and crashes neither lose nor repeat a count.
+ *
+ * Each email's row is changed by one upsert whose every column is a max, a min, a sum or "the value
+ * of the earliest event" (ties broken by event id in byte order), so the result does not depend on
+ * the order events arrive in; the upsert's row lock makes concurrent events of one email take turns.
+ * An address's row is locked the same way before its causes are counted.
+ */
+export class PostgresEmailLedgerStore implements EmailLedgerStore {
+  readonly transactionKind: KeplarsTransactionKind;
+  private readonly sql: ReturnType<typeof ledgerStatements>;
+
+  constructor(
+    private readonly connection: SqlConnection,
+    private readonly tables: PostgresTables,
+  ) {
+    this.transactionKind = connection.kind;
+    this.sql = ledgerStatements(tables);
+  }
+
+  async hashKey(): Promise<Buffer> {
+    await this.connection.query(`INSERT INTO ${this.tables.ledgerKey} (key) VALUES ($1) ON CONFLICT DO NOTHING`, [randomBytes(32)]);
+    const { rows } = await this.connection.query(`SELECT key FROM ${this.tables.ledgerKey}`);
+    return Buffer.from(rows[0]!.key as Uint8Array);
+  }
+
+  async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, transaction?: unknown): Promise<LedgerWrite> {
+    if (transaction === undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
+    return this.recordIn(this.connection.sessionOf(transaction), entry, signal, policy);
+  }
+
+  private async recordIn(session: SqlSession, entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
+    const { scope } = entry;
+    const at = entry.occurredAt;
+    const recipient = entry.recipient ?? null;
+    const { rowCount } = await session.query(
+      this.sql.record,
+      [
+        scope.endpoint,
+        scope.tenant,
+        entry.eventId,
+        entry.emailId,
+        entry.type,
+        at,
+        Object.keys(entry.details).length > 0 ? JSON.stringify(entry.details) : null,
+        entry.rank,
+        recipient,
+        recipient === null ? null : normalizeAddress(recipient),
+        entry.subject ?? null,
+        entry.engagement === 'open' ? 1 : 0,
+        entry.engagement === 'click' ? 1 : 0,
+      ],
+      'keplars_ledger_record',
+    );
+    if (rowCount === 0) return { recorded: false, suppressed: undefined };
+    return { recorded: true, suppressed: signal === undefined ? undefined : await this.signal(session, signal, policy) };
+  }
+
+  private async signal(session: SqlSession, signal: SuppressionSignal, policy: SuppressionPolicy): Promise<SuppressionChange | undefined> {
+    const { scope, address } = signal;
+    const reactivatedAt = await this.lockAddress(session, scope, address);
+    const before = await this.activeIn(session, scope, [address.hash]);
+    if (signal.kind === 'soft-bounce') {
+      const { count, windowMs } = policy.softBounces!;
+      await session.query(`INSERT INTO ${this.tables.softBounces} (endpoint, tenant, address_hash, event_id, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+        scope.endpoint,
+        scope.tenant,
+        address.hash,
+        signal.eventId,
+        signal.at,
+      ]);
+      const ttl = policy.expiresAfterMs['soft-bounces'];
+      await session.query(this.sql.softBounceCauses, [scope.endpoint, scope.tenant, address.hash, signal.at, `${windowMs} milliseconds`, reactivatedAt, count, ttl === undefined ? null : `${ttl} milliseconds`]);
+    } else {
+      await session.query(this.sql.addCause, [scope.endpoint, scope.tenant, address.hash, signal.eventId, signal.kind, signal.at, expiryOf(signal.kind, signal.at, policy) ?? null, signal.eventId, null, null]);
+    }
+    if (before.size > 0) return undefined;
+    const after = (await this.activeIn(session, scope, [address.hash])).get(address.hash);
+    if (after === undefined) return undefined;
+    return this.addChange(session, scope, address, { change: 'suppressed', reason: after.reason, eventId: signal.eventId, emailId: signal.emailId, actor: undefined, note: undefined });
+  }
+
+  async email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined> {
+    const { rows } = await this.connection.query(`SELECT * FROM ${this.tables.emails} WHERE endpoint = $1 AND tenant = $2 AND email_id = $3`, [scope.endpoint, scope.tenant, emailId]);
+    if (rows.length === 0) return undefined;
+    const events = await this.connection.query(
+      `SELECT event_id, type, occurred_at, details FROM ${this.tables.emailEvents} WHERE endpoint = $1 AND tenant = $2 AND email_id = $3 ORDER BY occurred_at, event_id COLLATE "C"`,
+      [scope.endpoint, scope.tenant, emailId],
+    );
+    const timeline = events.rows.map((row): EmailTimelineEvent => ({ eventId: row.event_id as string, type: row.type as string, occurredAt: dateOf(row.occurred_at)!, ...((row.details as object | null) ?? {}) }));
+    return { ...emailOf(rows[0]!), timeline };
+  }
+
+  async emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 4);
+    const { rows } = await this.connection.query(
+      `SELECT * FROM ${this.tables.emails}
+       WHERE ($1::text IS NULL OR (endpoint = $1 AND tenant = $2))
+         AND ($3::timestamptz IS NULL OR last_event_at < $3 OR (last_event_at = $3 AND (endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C") > ($4, $5, $6)))
+       ORDER BY last_event_at DESC, endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C"
+       LIMIT $7`,
+      [scope?.endpoint ?? null, scope?.tenant ?? null, after ? new Date(-Number(after[0])) : null, after?.[1] ?? null, after?.[2] ?? null, after?.[3] ?? null, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit).map(emailOf);
+    const last = items[items.length - 1];
+    return { items, next: rows.length > page.limit && last ? encodeCursor([-last.lastEventAt.getTime(), last.endpoint, last.tenant ?? '', last.emailId]) : undefined };
+  }
+
+  check(scope: LedgerScope, hashes: readonly string[]): Promise<ReadonlyMap<string, ActiveSuppression>> {
+    return this.activeIn(this.connection, scope, hashes);
+  }
+
+  async suppressions(scope: LedgerScope, page: PageRequest): Promise<LedgerPage<StoredSuppression>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 2);
+    const { rows } = await this.connection.query(
+      `${this.sql.active}
+         AND ($3::timestamptz IS NULL OR c.at < $3 OR (c.at = $3 AND a.address_hash COLLATE "C" > $4))
+       ORDER BY c.at DESC, a.address_hash COLLATE "C"
+       LIMIT $5`,
+      [scope.endpoint, scope.tenant, after ? new Date(-Number(after[0])) : null, after?.[1] ?? null, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit).map((row): StoredSuppression => ({ ...activeOf(row), address: (row.address as string | null) ?? undefined, addressHash: row.address_hash as string }));
+    const last = items[items.length - 1];
+    return { items, next: rows.length > page.limit && last ? encodeCursor([-last.since.getTime(), last.addressHash]) : undefined };
+  }
+
+  suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {
+    return this.connection.transaction(async (session) => {
+      await this.lockAddress(session, scope, address);
+      const before = await this.activeIn(session, scope, [address.hash]);
+      await session.query(
+        `INSERT INTO ${this.tables.suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, actor, note)
+         SELECT $1, $2, $3, $4, 'manual', greatest(${NOW}, a.reactivated_at + interval '1 millisecond'), $5, $6, $7
+         FROM ${this.tables.addresses} a WHERE a.endpoint = $1 AND a.tenant = $2 AND a.address_hash = $3`,
+        [scope.endpoint, scope.tenant, address.hash, `manual:${randomUUID()}`, manual.expiresAt ?? null, manual.actor, manual.note ?? null],
+      );
+      if (before.size > 0 || (await this.activeIn(session, scope, [address.hash])).size === 0) return undefined;
+      return this.addChange(session, scope, address, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });
+    });
+  }
+
+  reactivate(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {
+    return this.connection.transaction(async (session) => {
+      const { rows } = await session.query(`SELECT 1 FROM ${this.tables.addresses} WHERE endpoint = $1 AND tenant = $2 AND address_hash = $3 FOR UPDATE`, [scope.endpoint, scope.tenant, address.hash]);
+      if (rows.length === 0 || (await this.activeIn(session, scope, [address.hash])).size === 0) return undefined;
+      // Past every cause so far, even one an event dated a little ahead of this clock.
+      await session.query(
+        `UPDATE ${this.tables.addresses} a SET reactivated_at = greatest(${NOW}, (SELECT max(at) FROM ${this.tables.suppressionCauses} c WHERE c.endpoint = a.endpoint AND c.tenant = a.tenant AND c.address_hash = a.address_hash))
+         WHERE a.endpoint = $1 AND a.tenant = $2 AND a.address_hash = $3`,
+        [scope.endpoint, scope.tenant, address.hash],
+      );
+      return this.addChange(session, scope, address, { change: 'reactivated', reason: undefined, eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });
+    });
+  }
+
+  async changes(scope: LedgerScope, hash: string): Promise<readonly SuppressionChange[]> {
+    const { rows } = await this.connection.query(`SELECT * FROM ${this.tables.suppressionChanges} WHERE endpoint = $1 AND tenant = $2 AND address_hash = $3 ORDER BY id`, [scope.endpoint, scope.tenant, hash]);
+    return rows.map(changeOf);
+  }
+
+  async suppressedBy(scope: LedgerScope, eventId: string): Promise<readonly SuppressionChange[]> {
+    const { rows } = await this.connection.query(
+      `SELECT * FROM ${this.tables.suppressionChanges} WHERE endpoint = $1 AND tenant = $2 AND event_id = $3 AND change = 'suppressed' ORDER BY id`,
+      [scope.endpoint, scope.tenant, eventId],
+    );
+    return rows.map(changeOf);
+  }
+
+  forget(address: ListedAddress): Promise<number> {
+    const { emails, emailEvents, addresses, suppressionChanges } = this.tables;
+    return this.connection.transaction(async (session) => {
+      await session.query(`DELETE FROM ${emailEvents} ev USING ${emails} e WHERE e.recipient_address = $1 AND ev.endpoint = e.endpoint AND ev.tenant = e.tenant AND ev.email_id = e.email_id`, [address.address]);
+      const { rowCount } = await session.query(`DELETE FROM ${emails} WHERE recipient_address = $1`, [address.address]);
+      await session.query(`UPDATE ${suppressionChanges} SET address = NULL WHERE address_hash = $1`, [address.hash]);
+      await session.query(
+        `INSERT INTO ${suppressionChanges} (endpoint, tenant, address_hash, change, at) SELECT endpoint, tenant, address_hash, 'forgotten', ${NOW} FROM ${addresses} WHERE address_hash = $1`,
+        [address.hash],
+      );
+      await session.query(`UPDATE ${addresses} SET address = NULL WHERE address_hash = $1`, [address.hash]);
+      return rowCount;
+    });
+  }
+
+  async prune(before: Date): Promise<number> {
+    let pruned = 0;
+    for (let round = 0; round < PRUNE_ROUNDS; round++) {
+      const { rows } = await this.connection.query(this.sql.pruneEmails, [before, PRUNE_BATCH]);
+      const count = Number(rows[0]?.pruned ?? 0);
+      pruned += count;
+      if (count < PRUNE_BATCH) break;
+    }
+    await this.connection.query(`DELETE FROM ${this.tables.softBounces} WHERE at < $1`, [before]);
+    return pruned;
+  }
+
+  /** Locks the address's row (making it on first sight) for the rest of the transaction; returns its last reactivation. */
+  private async lockAddress(session: SqlSession, scope: LedgerScope, address: ListedAddress): Promise<Date> {
+    const { rows } = await session.query(
+      `INSERT INTO ${this.tables.addresses} AS a (endpoint, tenant, address_hash, address) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (endpoint, tenant, address_hash) DO UPDATE SET address = coalesce(a.address, excluded.address)
+       RETURNING reactivated_at`,
+      [scope.endpoint, scope.tenant, address.hash, address.address],
+    );
+    return rows[0]!.reactivated_at as Date;
+  }
+
+  private async activeIn(session: SqlSession, scope: LedgerScope, hashes: readonly string[]): Promise<Map<string, ActiveSuppression>> {
+    const { rows } = await session.query(`${this.sql.active} AND a.address_hash = ANY($3::text[])`, [scope.endpoint, scope.tenant, hashes]);
+    return new Map(rows.map((row) => [row.address_hash as string, activeOf(row)]));
+  }
+
+  private async addChange(session: SqlSession, scope: LedgerScope, address: ListedAddress, change: Omit<SuppressionChange, 'at' | 'address'>): Promise<SuppressionChange> {
+    const { rows } = await session.query(
+      `INSERT INTO ${this.tables.suppressionChanges} (endpoint, tenant, address_hash, address, change, reason, event_id, email_id, actor, note, at)
+       SELECT $1, $2, $3, a.address, $4, $5, $6, $7, $8, $9, ${NOW} FROM ${this.tables.addresses} a WHERE a.endpoint = $1 AND a.tenant = $2 AND a.address_hash = $3
+       RETURNING *`,
+      [scope.endpoint, scope.tenant, address.hash, change.change, change.reason ?? null, change.eventId ?? null, change.emailId ?? null, change.actor ?? null, change.note ?? null],
+    );
+    return changeOf(rows[0]!);
+  }
+}
+
+/** The store's statements, on its schema's tables. */
+function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces }: PostgresTables) {
+  /** `column` of the earliest event that has a value for it: replaced when the incoming one is earlier (by time, then id). */
+  const earliest = (value: string, at: string, event: string) =>
+    `excluded.${value} IS NOT NULL AND (e.${value} IS NULL OR excluded.${at} < e.${at} OR (excluded.${at} = e.${at} AND excluded.${event} COLLATE "C" < e.${event}))`;
+  const keepEarliest = (columns: readonly string[], [value, at, event]: readonly [string, string, string]) =>
+    columns.map((column) => `${column} = CASE WHEN ${earliest(value, at, event)} THEN excluded.${column} ELSE e.${column} END`).join(',\n         ');
+  return {
+    /** The event on the timeline (once, by id), and its email's row moved by it; no row back when the event was there already. */
+    record: `
+      WITH inserted AS (
+        INSERT INTO ${emailEvents} (endpoint, tenant, event_id, email_id, type, occurred_at, details)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      INSERT INTO ${emails} AS e (endpoint, tenant, email_id, status_rank, recipient, recipient_address, recipient_at, recipient_event,
+        subject, subject_at, subject_event, opens, first_opened_at, last_opened_at, clicks, first_clicked_at, last_clicked_at,
+        events, first_event_at, last_event_at)
+      SELECT $1, $2, $4, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE $6::timestamptz END, CASE WHEN $9::text IS NULL THEN NULL ELSE $3 END,
+        $11, CASE WHEN $11::text IS NULL THEN NULL ELSE $6::timestamptz END, CASE WHEN $11::text IS NULL THEN NULL ELSE $3 END,
+        $12, CASE WHEN $12 = 1 THEN $6::timestamptz END, CASE WHEN $12 = 1 THEN $6::timestamptz END,
+        $13, CASE WHEN $13 = 1 THEN $6::timestamptz END, CASE WHEN $13 = 1 THEN $6::timestamptz END,
+        1, $6, $6
+      FROM inserted
+      ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET
+         status_rank = greatest(e.status_rank, excluded.status_rank),
+         ${keepEarliest(['recipient', 'recipient_address', 'recipient_at', 'recipient_event'], ['recipient', 'recipient_at', 'recipient_event'])},
+         ${keepEarliest(['subject', 'subject_at', 'subject_event'], ['subject', 'subject_at', 'subject_event'])},
+         opens = e.opens + excluded.opens,
+         first_opened_at = least(e.first_opened_at, excluded.first_opened_at),
+         last_opened_at = greatest(e.last_opened_at, excluded.last_opened_at),
+         clicks = e.clicks + excluded.clicks,
+         first_clicked_at = least(e.first_clicked_at, excluded.first_clicked_at),
+         last_clicked_at = greatest(e.last_clicked_at, excluded.last_clicked_at),
+         events = e.events + 1,
+         first_event_at = least(e.first_event_at, excluded.first_event_at),
+         last_event_at = greatest(e.last_event_at, excluded.last_event_at)`,
+    addCause: `
+      INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id, actor, note)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+    /**
+     * Every soft bounce whose window ($5 back from it) now holds the threshold ($7) of bounces since
+     * the last reactivation ($6) becomes a cause. Only windows that end at or after the new bounce
+     * ($4) can have grown, so those are the ones counted.
+     */
+    softBounceCauses: `
+      INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id)
+      SELECT s.endpoint, s.tenant, s.address_hash, 'soft:' || s.event_id, 'soft-bounces', s.at, s.at + $8::interval, s.event_id
+      FROM ${softBounces} s
+      WHERE s.endpoint = $1 AND s.tenant = $2 AND s.address_hash = $3
+        AND s.at >= $4 AND s.at < $4::timestamptz + $5::interval AND s.at > $6
+        AND (SELECT count(*) FROM ${softBounces} b
+             WHERE b.endpoint = s.endpoint AND b.tenant = s.tenant AND b.address_hash = s.address_hash
+               AND b.at > s.at - $5::interval AND b.at <= s.at AND b.at > $6) >= $7
+      ON CONFLICT DO NOTHING`,
+    /** Each address's active suppression: its earliest cause after the last reactivation that has not expired. Append conditions with AND. */
+    active: `
+      SELECT a.address_hash, a.address, c.reason, c.at, c.expires_at, c.event_id, c.actor, c.note
+      FROM ${addresses} a
+      JOIN LATERAL (
+        SELECT * FROM ${suppressionCauses} c
+        WHERE c.endpoint = a.endpoint AND c.tenant = a.tenant AND c.address_hash = a.address_hash
+          AND c.at > a.reactivated_at AND (c.expires_at IS NULL OR c.expires_at > clock_timestamp())
+        ORDER BY c.at, c.cause COLLATE "C"
+        LIMIT 1
+      ) c ON true
+      WHERE a.endpoint = $1 AND a.tenant = $2`,
+    pruneEmails: `
+      WITH old AS (
+        DELETE FROM ${emails} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${emails} WHERE last_event_at < $1 LIMIT $2))
+        RETURNING endpoint, tenant, email_id
+      ), timeline AS (
+        DELETE FROM ${emailEvents} ev USING old WHERE ev.endpoint = old.endpoint AND ev.tenant = old.tenant AND ev.email_id = old.email_id
+      )
+      SELECT count(*) AS pruned FROM old`,
+  };
+}
+
+function dateOf(value: unknown): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  return value instanceof Date ? value : new Date(value as string);
+}
+
+function emailOf(row: Row): LedgerEmail {
+  const status = statusOfRank(Number(row.status_rank));
+  return {
+    endpoint: row.endpoint as string,
+    tenant: row.tenant === '' ? undefined : (row.tenant as string),
+    emailId: row.email_id as string,
+    status,
+    final: isFinalStatus(status),
+    recipient: (row.recipient as string | null) ?? undefined,
+    subject: (row.subject as string | null) ?? undefined,
+    opens: { count: Number(row.opens), first: dateOf(row.first_opened_at), last: dateOf(row.last_opened_at) },
+    clicks: { count: Number(row.clicks), first: dateOf(row.first_clicked_at), last: dateOf(row.last_clicked_at) },
+    events: Number(row.events),
+    firstEventAt: dateOf(row.first_event_at)!,
+    lastEventAt: dateOf(row.last_event_at)!,
+  };
+}
+
+function activeOf(row: Row): ActiveSuppression {
+  return {
+    reason: row.reason as SuppressionReason,
+    since: dateOf(row.at)!,
+    expiresAt: dateOf(row.expires_at),
+    eventId: (row.event_id as string | null) ?? undefined,
+    actor: (row.actor as string | null) ?? undefined,
+    note: (row.note as string | null) ?? undefined,
+  };
+}
+
+function changeOf(row: Row): SuppressionChange {
+  return {
+    at: dateOf(row.at)!,
+    change: row.change as SuppressionChange['change'],
+    address: (row.address as string | null) ?? undefined,
+    reason: (row.reason as SuppressionReason | null) ?? undefined,
+    eventId: (row.event_id as string | null) ?? undefined,
+    emailId: (row.email_id as string | null) ?? undefined,
+    actor: (row.actor as string | null) ?? undefined,
+    note: (row.note as string | null) ?? undefined,
+  };
+}

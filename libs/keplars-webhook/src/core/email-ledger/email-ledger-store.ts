@@ -1,0 +1,140 @@
+import type { KeplarsTransactionKind } from '../0-event/keplars-event-handler.js';
+import type { EmailStatus } from './email-status.js';
+import type { LedgerEntry, LedgerScope, TimelineDetails } from './ledger-entry.js';
+import type { ListedAddress, SuppressionPolicy, SuppressionReason, SuppressionSignal } from './suppression-policy.js';
+
+/** One distinct event on an email's timeline. */
+export interface EmailTimelineEvent extends TimelineDetails {
+  readonly eventId: string;
+  readonly type: string;
+  readonly occurredAt: Date;
+}
+
+/** Opens or clicks of one email: each event counted once, with the first and last time. */
+export interface EmailEngagement {
+  readonly count: number;
+  readonly first: Date | undefined;
+  readonly last: Date | undefined;
+}
+
+/** One email as the ledger knows it. */
+export interface LedgerEmail {
+  readonly endpoint: string;
+  /** `undefined` on an endpoint without tenants. */
+  readonly tenant: string | undefined;
+  readonly emailId: string;
+  /** The furthest status its events gave it; `undefined` while it has only events of types outside the order. */
+  readonly status: EmailStatus | undefined;
+  /** Whether the status is final (cancelled, failed, bounced, complained). */
+  readonly final: boolean;
+  /** From the earliest event that named one. */
+  readonly recipient: string | undefined;
+  readonly subject: string | undefined;
+  readonly opens: EmailEngagement;
+  readonly clicks: EmailEngagement;
+  /** How many distinct events it has had. */
+  readonly events: number;
+  readonly firstEventAt: Date;
+  readonly lastEventAt: Date;
+}
+
+/** An email with its timeline, oldest first. */
+export interface LedgerEmailWithTimeline extends LedgerEmail {
+  readonly timeline: readonly EmailTimelineEvent[];
+}
+
+/** An address on the suppression list, as of now. */
+export interface ActiveSuppression {
+  readonly reason: SuppressionReason;
+  /** Since when (the time of the event that caused it, or of the `suppress()` call). */
+  readonly since: Date;
+  readonly expiresAt: Date | undefined;
+  /** The event that caused it (not for a manual one). */
+  readonly eventId: string | undefined;
+  /** Who suppressed it by hand, and why in their words. */
+  readonly actor: string | undefined;
+  readonly note: string | undefined;
+}
+
+/** A suppressed address, as the list shows it. */
+export interface StoredSuppression extends ActiveSuppression {
+  /** `undefined` once the address was forgotten (only its hash is kept). */
+  readonly address: string | undefined;
+  readonly addressHash: string;
+}
+
+/** One change to an address's place on the list, as recorded when it happened. */
+export interface SuppressionChange {
+  readonly at: Date;
+  readonly change: 'suppressed' | 'reactivated' | 'forgotten';
+  /** `undefined` once the address was forgotten. */
+  readonly address: string | undefined;
+  readonly reason: SuppressionReason | undefined;
+  readonly eventId: string | undefined;
+  readonly emailId: string | undefined;
+  readonly actor: string | undefined;
+  readonly note: string | undefined;
+}
+
+/** A page of a list, and the cursor of the next (absent on the last). */
+export interface LedgerPage<T> {
+  readonly items: readonly T[];
+  readonly next: string | undefined;
+}
+
+/** Which page: at most `limit` items after `cursor`. */
+export interface PageRequest {
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}
+
+/** A manual change: who made it, why, and (for `suppress`) until when. */
+export interface ManualChange {
+  readonly actor: string;
+  readonly note: string | undefined;
+  readonly expiresAt?: Date | undefined;
+}
+
+/** What recording one event did. */
+export interface LedgerWrite {
+  /** False when the ledger already had the event: nothing changed. */
+  readonly recorded: boolean;
+  /** The address it moved onto the list, if it did. */
+  readonly suppressed: SuppressionChange | undefined;
+}
+
+/**
+ * Where the email ledger and the suppression list live (SPEC §8). Every operation is atomic per email
+ * and per address. Writes of events are idempotent by event id and commutative: the state after any
+ * set of events is the same whatever order they were recorded in.
+ */
+export interface EmailLedgerStore {
+  /**
+   * Set when `record` must run inside a transactional handler's transaction (SPEC §4b): the ledger's
+   * writes commit with the event's handled mark. Absent: `record` runs on its own.
+   */
+  readonly transactionKind?: KeplarsTransactionKind;
+  /** Records one event on its email (and the list), inside `transaction` when the store has a kind. */
+  record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, transaction?: unknown): Promise<LedgerWrite>;
+  email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined>;
+  /** Emails, most recent event first; every scope when `scope` is undefined. */
+  emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;
+  /** The active suppressions of these hashes, now. */
+  check(scope: LedgerScope, hashes: readonly string[]): Promise<ReadonlyMap<string, ActiveSuppression>>;
+  /** Suppressed addresses, most recent first. */
+  suppressions(scope: LedgerScope, page: PageRequest): Promise<LedgerPage<StoredSuppression>>;
+  /** Suppresses by hand; returns the change when the address was not suppressed before. */
+  suppress(scope: LedgerScope, address: ListedAddress, change: ManualChange): Promise<SuppressionChange | undefined>;
+  /** Lifts every suppression of the address so far; returns the change when it was suppressed. */
+  reactivate(scope: LedgerScope, address: ListedAddress, change: ManualChange): Promise<SuppressionChange | undefined>;
+  /** Every change to the address's place on the list, oldest first. */
+  changes(scope: LedgerScope, hash: string): Promise<readonly SuppressionChange[]>;
+  /** The suppressions recording this event made (what `@OnAddressSuppressed()` handlers are told). */
+  suppressedBy(scope: LedgerScope, eventId: string): Promise<readonly SuppressionChange[]>;
+  /** Erases the address from every email and change of every scope; its suppressions stay, by hash. Returns how many emails it was on. */
+  forget(address: ListedAddress): Promise<number>;
+  /** Deletes emails whose last event is older than `before`, with their timelines; returns how many. */
+  prune(before: Date): Promise<number>;
+  /** The key of the list's address hashes, made once per store. */
+  hashKey(): Promise<Buffer>;
+}

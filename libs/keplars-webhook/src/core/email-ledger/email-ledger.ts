@@ -1,0 +1,222 @@
+import type { KeplarsEvent } from '../0-event/keplars-event.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { KeplarsLogger } from '../ports/log.js';
+import type {
+  ActiveSuppression,
+  EmailLedgerStore,
+  LedgerEmail,
+  LedgerEmailWithTimeline,
+  LedgerPage,
+  LedgerWrite,
+  StoredSuppression,
+  SuppressionChange,
+} from './email-ledger-store.js';
+import { ledgerEntryOf, scopeOf, type LedgerScope } from './ledger-entry.js';
+import { AddressHasher, normalizeAddress, suppressionScopeOf, suppressionSignalOf, type SuppressionPolicy } from './suppression-policy.js';
+
+/** The name the ledger's own handler is known by in logs, metrics and deduplication marks. */
+export const LEDGER_HANDLER = 'KeplarsEmailLedger.record';
+
+/** The event types that can put an address on the list. */
+export const SUPPRESSING_TYPES = ['email.bounced', 'email.complained'] as const;
+
+/** The ledger's settings, as the module resolved them from `ledger`. */
+export interface EmailLedgerSettings {
+  readonly policy: SuppressionPolicy;
+  /** Emails whose last event is older than this are pruned with their timelines. */
+  readonly retentionMs: number;
+  /** How often the ledger prunes itself; 0 never (tests). */
+  readonly pruneIntervalMs: number;
+}
+
+/** What a sending-side check says of one address. */
+export interface AddressStanding {
+  /** The address as given. */
+  readonly address: string;
+  /** Whether the app may email it now. */
+  readonly sendable: boolean;
+  /** Why not, when it may not. */
+  readonly suppressed: ActiveSuppression | undefined;
+}
+
+/** What `@OnAddressSuppressed()` handlers are told: an address an event moved onto the list. */
+export interface AddressSuppressedNotice {
+  readonly address: string;
+  readonly reason: NonNullable<SuppressionChange['reason']>;
+  /** The event whose arrival suppressed it. */
+  readonly eventId: string;
+  readonly emailId: string | undefined;
+  /** Where the event came from. */
+  readonly endpoint: string;
+  readonly tenant: string | undefined;
+  readonly at: Date;
+}
+
+/** Thrown by the sending-side methods for a string that is not an email address (a 400 for an API). */
+export class KeplarsAddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeplarsAddressError';
+  }
+}
+
+const MAX_PAGE = 500;
+const DEFAULT_PAGE = 50;
+
+/**
+ * Each email's status and timeline, and a suppression list, kept from an endpoint's events (SPEC §8).
+ * Its handler records every event on its email; the methods are the app's sending side. Framework-free:
+ * the Nest shell adds the handler to the registry and exposes the methods as `KeplarsEmailLedger`.
+ */
+export class EmailLedger {
+  private hasher: AddressHasher | undefined;
+  private pruner: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly endpoint: string,
+    readonly store: EmailLedgerStore,
+    readonly settings: EmailLedgerSettings,
+    private readonly log: Pick<KeplarsLogger, 'log' | 'warn' | 'error'>,
+  ) {}
+
+  /** Loads the list's hash key, and starts pruning old emails. */
+  async open(): Promise<void> {
+    this.hasher = new AddressHasher(await this.store.hashKey());
+    if (this.settings.pruneIntervalMs > 0) {
+      this.pruner = setInterval(() => void this.prune().catch((error: Error) => this.log.warn(`Email ledger: pruning old emails failed (${error.message}); tried again in ${this.settings.pruneIntervalMs / 1000} s.`)), this.settings.pruneIntervalMs);
+      this.pruner.unref();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.pruner);
+  }
+
+  /**
+   * The handler that records this endpoint's events: every type, inside the event's handled-mark
+   * transaction when the store has one (so the ledger's counts are exact, SPEC §4b).
+   */
+  handler(): KeplarsEventHandler {
+    return {
+      name: LEDGER_HANDLER,
+      patterns: ['*'],
+      subscriptions: [{ patterns: ['*'], endpoints: [this.endpoint] }],
+      ...(this.store.transactionKind === undefined ? {} : { transaction: this.store.transactionKind }),
+      invoke: (event: KeplarsEvent, transaction?: unknown) => this.record(event, transaction),
+    };
+  }
+
+  /**
+   * A handler that calls `react` once for each address an event put on the list, after the ledger's
+   * own handler recorded it; marked like any handler, so it runs until it succeeds once.
+   */
+  reaction(name: string, react: (notice: AddressSuppressedNotice) => unknown): KeplarsEventHandler {
+    return {
+      name,
+      patterns: SUPPRESSING_TYPES,
+      subscriptions: [{ patterns: SUPPRESSING_TYPES, endpoints: [this.endpoint] }],
+      after: LEDGER_HANDLER,
+      invoke: async (event: KeplarsEvent) => {
+        const scope = suppressionScopeOf(scopeOf(event), this.settings.policy);
+        for (const change of await this.store.suppressedBy(scope, event.id)) {
+          await react({
+            address: change.address ?? '',
+            reason: change.reason!,
+            eventId: event.id,
+            emailId: change.emailId,
+            endpoint: event.endpoint,
+            tenant: event.tenant,
+            at: change.at,
+          });
+        }
+      },
+    };
+  }
+
+  /** Records one event. An event without an email id or recipient is logged, never failed: a retry would not bring the field. */
+  async record(event: KeplarsEvent, transaction?: unknown): Promise<LedgerWrite | undefined> {
+    const entry = ledgerEntryOf(event);
+    if (entry === undefined) {
+      this.log.warn(`Email ledger: ${event.type} ${event.id} names no email (no email_id), so it is kept on no email's timeline.`);
+      return undefined;
+    }
+    const signal = suppressionSignalOf(entry, this.settings.policy, this.hashing());
+    if (signal === undefined && entry.recipient === undefined && (event.type === 'email.complained' || event.type === 'email.bounced')) {
+      this.log.warn(`Email ledger: ${event.type} ${event.id} names no recipient (no "to" or "recipient"), so it suppresses no address; it is on email ${entry.emailId}'s timeline.`);
+    }
+    const write = await this.store.record(entry, signal, this.settings.policy, transaction);
+    if (write.suppressed) this.log.log(`Email ledger: suppressed ${write.suppressed.address} (${write.suppressed.reason}, after ${event.type} ${event.id}).`);
+    return write;
+  }
+
+  /** Whether each address may be emailed now, in the order given. */
+  async check(addresses: readonly string[], scope: LedgerScope): Promise<AddressStanding[]> {
+    const hasher = this.hashing();
+    const listed = addresses.map((address) => hasher.listed(address));
+    const active = listed.length === 0 ? new Map<string, ActiveSuppression>() : await this.store.check(this.listScope(scope), [...new Set(listed.map((entry) => entry.hash))]);
+    return addresses.map((address, index) => {
+      const suppressed = active.get(listed[index]!.hash);
+      return { address, sendable: suppressed === undefined && normalizeAddress(address) !== '', suppressed };
+    });
+  }
+
+  suppressions(scope: LedgerScope, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<StoredSuppression>> {
+    return this.store.suppressions(this.listScope(scope), { limit: pageSize(limit), cursor });
+  }
+
+  async suppress(address: string, change: { actor: string; note?: string | undefined; expiresAt?: Date | undefined }, scope: LedgerScope): Promise<boolean> {
+    const made = await this.store.suppress(this.listScope(scope), this.listed(address), { actor: change.actor, note: change.note, expiresAt: change.expiresAt });
+    if (made) this.log.log(`Email ledger: ${change.actor} suppressed ${made.address}${change.note ? ` (${change.note})` : ''}.`);
+    return made !== undefined;
+  }
+
+  async reactivate(address: string, change: { actor: string; note?: string | undefined }, scope: LedgerScope): Promise<boolean> {
+    const made = await this.store.reactivate(this.listScope(scope), this.listed(address), { actor: change.actor, note: change.note });
+    if (made) this.log.log(`Email ledger: ${change.actor} reactivated ${made.address}${change.note ? ` (${change.note})` : ''}.`);
+    return made !== undefined;
+  }
+
+  changes(address: string, scope: LedgerScope): Promise<readonly SuppressionChange[]> {
+    return this.store.changes(this.listScope(scope), this.listed(address).hash);
+  }
+
+  email(emailId: string, scope: LedgerScope): Promise<LedgerEmailWithTimeline | undefined> {
+    return this.store.email(scope, emailId);
+  }
+
+  emails(scope: LedgerScope | undefined, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<LedgerEmail>> {
+    return this.store.emails(scope, { limit: pageSize(limit), cursor });
+  }
+
+  forget(address: string): Promise<number> {
+    return this.store.forget(this.listed(address));
+  }
+
+  /** Deletes emails whose last event is older than the retention; returns how many. */
+  prune(now = new Date()): Promise<number> {
+    return this.store.prune(new Date(now.getTime() - this.settings.retentionMs));
+  }
+
+  private listScope(scope: LedgerScope): LedgerScope {
+    return suppressionScopeOf(scope, this.settings.policy);
+  }
+
+  private listed(address: string) {
+    const listed = this.hashing().listed(address);
+    if (listed.address === '' || !listed.address.includes('@')) {
+      throw new KeplarsAddressError(`"${address}" is not an email address: the suppression list keeps addresses such as ann@example.com.`);
+    }
+    return listed;
+  }
+
+  private hashing(): AddressHasher {
+    if (this.hasher === undefined) throw new Error('The email ledger is not open yet: it opens with the app (app.init() or app.listen()).');
+    return this.hasher;
+  }
+}
+
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number from 1 to ${MAX_PAGE}, not ${limit}.`);
+  return Math.min(limit, MAX_PAGE);
+}

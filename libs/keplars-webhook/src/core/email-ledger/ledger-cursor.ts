@@ -1,0 +1,27 @@
+/**
+ * Page cursors of the ledger's lists: the sort key of the last item of a page, opaque to the caller.
+ * A cursor that does not decode is refused with a message, never read as "from the start".
+ */
+export function encodeCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** Thrown for a cursor that no page of this list handed out. */
+export class KeplarsCursorError extends Error {
+  constructor(cursor: string) {
+    super(`"${cursor.slice(0, 80)}" is not a cursor of this list: pass the "next" of the page before, or none for the first page.`);
+    this.name = 'KeplarsCursorError';
+  }
+}
+
+/** The sort key a cursor holds: `length` strings (or numbers). */
+export function decodeCursor(cursor: string, length: number): (string | number)[] {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new KeplarsCursorError(cursor);
+  }
+  if (!Array.isArray(key) || key.length !== length || !key.every((part) => typeof part === 'string' || typeof part === 'number')) throw new KeplarsCursorError(cursor);
+  return key as (string | number)[];
+}
