@@ -91,7 +91,7 @@ export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';
 
 // The email ledger and suppression list (SPEC §8): ledger: true in the options, then inject KeplarsEmailLedger.
 export { KeplarsEmailLedger, type KeplarsLedgerScope, type KeplarsPageOptions, type KeplarsManualChange } from './nest/ledger/keplars-email-ledger.js';
-export { OnAddressSuppressed, type OnAddressSuppressedOptions } from './nest/ledger/on-address-suppressed.decorator.js';
+export { OnAddressSuppressed, type OnAddressSuppressedOptions, type KeplarsSuppressionHandlerDecorator } from './nest/ledger/on-address-suppressed.decorator.js';
 export { KeplarsAddressError, type AddressStanding as KeplarsAddressStanding, type AddressSuppressedNotice as KeplarsAddressSuppressed } from './core/email-ledger/email-ledger.js';
 export { KeplarsCursorError } from './core/email-ledger/ledger-cursor.js';
 export { EMAIL_STATUSES as KEPLARS_EMAIL_STATUSES, type EmailStatus as KeplarsEmailStatus } from './core/email-ledger/email-status.js';

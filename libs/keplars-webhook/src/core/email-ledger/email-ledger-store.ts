@@ -5,23 +5,31 @@ import type { ListedAddress, SuppressionPolicy, SuppressionReason, SuppressionSi
 
 /** One distinct event on an email's timeline. */
 export interface EmailTimelineEvent extends TimelineDetails {
+  /** The event's id (Keplars', or the one derived from its content). */
   readonly eventId: string;
+  /** Its type, e.g. `'email.opened'`, known or not. */
   readonly type: string;
+  /** When it happened (the payload's timestamp). */
   readonly occurredAt: Date;
 }
 
 /** Opens or clicks of one email: each event counted once, with the first and last time. */
 export interface EmailEngagement {
+  /** Distinct events: a retried or copied event counts once. */
   readonly count: number;
+  /** The earliest of them, by the events' times. */
   readonly first: Date | undefined;
+  /** The latest of them. */
   readonly last: Date | undefined;
 }
 
 /** One email as the ledger knows it. */
 export interface LedgerEmail {
+  /** The endpoint (module import) whose events it came from. */
   readonly endpoint: string;
   /** `undefined` on an endpoint without tenants. */
   readonly tenant: string | undefined;
+  /** Keplars' email id. */
   readonly emailId: string;
   /** The furthest status its events gave it; `undefined` while it has only events of types outside the order. */
   readonly status: EmailStatus | undefined;
@@ -29,30 +37,39 @@ export interface LedgerEmail {
   readonly final: boolean;
   /** From the earliest event that named one. */
   readonly recipient: string | undefined;
+  /** From the earliest event that named one. */
   readonly subject: string | undefined;
+  /** `email.opened` events. */
   readonly opens: EmailEngagement;
+  /** `email.clicked` events. */
   readonly clicks: EmailEngagement;
   /** How many distinct events it has had. */
   readonly events: number;
+  /** The time of its earliest event. */
   readonly firstEventAt: Date;
+  /** The time of its latest event. */
   readonly lastEventAt: Date;
 }
 
 /** An email with its timeline, oldest first. */
 export interface LedgerEmailWithTimeline extends LedgerEmail {
+  /** Every distinct event, by time (then id). */
   readonly timeline: readonly EmailTimelineEvent[];
 }
 
 /** An address on the suppression list, as of now. */
 export interface ActiveSuppression {
+  /** Why: a hard bounce, a complaint, soft bounces past the threshold, or by hand. */
   readonly reason: SuppressionReason;
   /** Since when (the time of the event that caused it, or of the `suppress()` call). */
   readonly since: Date;
+  /** When it lapses by itself (`expireAfterDays`, or `suppress(…, { expiresAt })`); `undefined`: until reactivated. */
   readonly expiresAt: Date | undefined;
   /** The event that caused it (not for a manual one). */
   readonly eventId: string | undefined;
   /** Who suppressed it by hand, and why in their words. */
   readonly actor: string | undefined;
+  /** Their reason, for a manual one. */
   readonly note: string | undefined;
 }
 
@@ -60,25 +77,35 @@ export interface ActiveSuppression {
 export interface StoredSuppression extends ActiveSuppression {
   /** `undefined` once the address was forgotten (only its hash is kept). */
   readonly address: string | undefined;
+  /** The keyed hash the list knows it by (stays after `forget`). */
   readonly addressHash: string;
 }
 
 /** One change to an address's place on the list, as recorded when it happened. */
 export interface SuppressionChange {
+  /** When the change was made (the database's clock). */
   readonly at: Date;
+  /** What happened to the address. */
   readonly change: 'suppressed' | 'reactivated' | 'forgotten';
   /** `undefined` once the address was forgotten. */
   readonly address: string | undefined;
+  /** Why it was suppressed (for `suppressed`). */
   readonly reason: SuppressionReason | undefined;
+  /** The event whose arrival made the change, when an event did. */
   readonly eventId: string | undefined;
+  /** That event's email. */
   readonly emailId: string | undefined;
+  /** Who made a manual change. */
   readonly actor: string | undefined;
+  /** Their reason, in their words. */
   readonly note: string | undefined;
 }
 
 /** A page of a list, and the cursor of the next (absent on the last). */
 export interface LedgerPage<T> {
+  /** This page's items. */
   readonly items: readonly T[];
+  /** Pass as `cursor` for the next page; `undefined` on the last. */
   readonly next: string | undefined;
 }
 

@@ -41,14 +41,19 @@ export interface AddressStanding {
 
 /** What `@OnAddressSuppressed()` handlers are told: an address an event moved onto the list. */
 export interface AddressSuppressedNotice {
+  /** The address, trimmed and lower-cased. */
   readonly address: string;
+  /** Why: `'hard-bounce'`, `'complaint'` or `'soft-bounces'`. */
   readonly reason: NonNullable<SuppressionChange['reason']>;
   /** The event whose arrival suppressed it. */
   readonly eventId: string;
+  /** The email of that event. */
   readonly emailId: string | undefined;
   /** Where the event came from. */
   readonly endpoint: string;
+  /** The tenant it came from, on a route with `tenants`. */
   readonly tenant: string | undefined;
+  /** When the list recorded the change. */
   readonly at: Date;
 }
 

@@ -8,13 +8,17 @@ import type { EmailLedgers } from './email-ledgers.js';
  * and the tenant (on a route with `tenants`, unless the suppression list is `shared`).
  */
 export interface KeplarsLedgerScope {
+  /** The endpoint's `name`; needed only when several imports keep a ledger. */
   endpoint?: string;
+  /** The tenant, on a route with `tenants`. */
   tenant?: string;
 }
 
 /** Which page of a list: at most `limit` items (default 50, at most 500), after the `cursor` a page before gave as `next`. */
 export interface KeplarsPageOptions extends KeplarsLedgerScope {
+  /** How many items, 1 to 500. @default 50 */
   limit?: number;
+  /** The `next` of the page before; leave out for the first page. */
   cursor?: string;
 }
 

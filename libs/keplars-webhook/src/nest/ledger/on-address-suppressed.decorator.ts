@@ -5,8 +5,20 @@ export const KEPLARS_SUPPRESSION_HANDLER = 'keplars-webhook:suppression-handler'
 
 /** Which endpoints' suppressions a handler takes (all with a ledger when left out). */
 export interface OnAddressSuppressedOptions {
+  /** The endpoints (module imports, by `name`) whose suppressions it takes. */
   endpoint?: string | readonly string[];
 }
+
+/**
+ * What `@OnAddressSuppressed()` returns: a method decorator that accepts only a method taking a
+ * {@link AddressSuppressedNotice}.
+ * @typeParam T the decorated method's type.
+ */
+export type KeplarsSuppressionHandlerDecorator = <T extends (notice: AddressSuppressedNotice) => Promise<unknown> | unknown>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<T>,
+) => void;
 
 /**
  * Runs the method once for each address a Keplars event puts on the suppression list (a hard bounce,
@@ -23,10 +35,6 @@ export interface OnAddressSuppressedOptions {
  * }
  * ```
  */
-export function OnAddressSuppressed(options: OnAddressSuppressedOptions = {}): <T extends (notice: AddressSuppressedNotice) => Promise<unknown> | unknown>(
-  target: object,
-  key: string | symbol,
-  descriptor: TypedPropertyDescriptor<T>,
-) => void {
+export function OnAddressSuppressed(options: OnAddressSuppressedOptions = {}): KeplarsSuppressionHandlerDecorator {
   return SetMetadata(KEPLARS_SUPPRESSION_HANDLER, options) as never;
 }

@@ -103,7 +103,14 @@ export interface KeplarsSuppressionOptions {
    * suppresses for soft bounces. A hard bounce and a complaint always suppress.
    * @default { count: 3, withinDays: 7 }
    */
-  softBounces?: false | { count: number; withinDays: number };
+  softBounces?:
+    | false
+    | {
+        /** How many soft bounces suppress. */
+        count: number;
+        /** Within how many days of each other (by the events' times). */
+        withinDays: number;
+      };
   /**
    * Days a suppression lasts, per reason, from the event (or `suppress()` call) that caused it; a
    * reason left out lasts until `reactivate()`.
