@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { PoolClient, Pool } from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, type EntityManager } from 'typeorm';
-import { KeplarsWebhookModule, OnKeplarsEvent, type EmailBouncedEvent, type EmailDeliveredEvent, type KeplarsPGlite, type KeplarsPgPool } from 'nestjs-keplars-webhook';
+import { KeplarsEmailLedger, KeplarsWebhookModule, OnKeplarsEvent, type EmailBouncedEvent, type EmailDeliveredEvent, type KeplarsPGlite, type KeplarsPgPool } from 'nestjs-keplars-webhook';
 import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/testing';
 import { connectPostgres, dropSchemas, POSTGRES_URL, uniqueSchema } from '../support/postgres.js';
 import { ADAPTERS, createWebhookApp, type AdapterName } from '../support/webhook-app.js';
@@ -133,7 +133,7 @@ describe.each(ADAPTERS)('transactional handlers on the app\'s TypeORM DataSource
         TypeOrmModule.forFeature([EmailStatus]),
         KeplarsWebhookModule.forRootAsync({
           inject: [DataSource],
-          useFactory: (source: DataSource) => ({ secret: SECRET, deduplication: { store: { postgres: source, schema } } }),
+          useFactory: (source: DataSource) => ({ secret: SECRET, deduplication: { store: { postgres: source, schema } }, ledger: true }),
         }),
       ],
       providers: [DeliveryProjection],
@@ -162,6 +162,16 @@ describe.each(ADAPTERS)('transactional handlers on the app\'s TypeORM DataSource
     expect((await deliver(app, payload)).status).toBe(200);
     expect((await deliver(app, payload)).status).toBe(200);
     expect(await dataSource.getRepository(EmailStatus).findOneByOrFail({ emailId })).toMatchObject({ deliveries: 1 });
+    // The email ledger's own handler runs in a transaction of its own on the DataSource: it committed on
+    // the first delivery and did not run again.
+    expect(await app.get(KeplarsEmailLedger).email(emailId)).toMatchObject({ status: 'delivered', events: 1 });
+  });
+
+  it('keeps the email ledger in the DataSource\'s transactions', async () => {
+    const emailId = `email_${randomUUID()}`;
+    const opens = [buildKeplarsPayload('email.opened', { emailId }), buildKeplarsPayload('email.opened', { emailId })];
+    for (const payload of [...opens, ...opens]) expect((await deliver(app, payload)).status).toBe(200);
+    expect(await app.get(KeplarsEmailLedger).email(emailId)).toMatchObject({ status: 'opened', events: 2, opens: { count: 2 } });
   });
 });
 

@@ -123,3 +123,50 @@ describe('KeplarsEventDelivery', () => {
     unreachable.disconnect();
   });
 });
+
+describe('a handler that runs after another (after)', () => {
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('starts only once the one it waits for has succeeded in the same delivery', async () => {
+    const order: string[] = [];
+    const registry = new KeplarsHandlerRegistry();
+    // Added first, so it is called first: it must still wait.
+    registry.add({ name: 'Reaction.react', patterns: ['*'], after: 'Ledger.record', invoke: () => void order.push('reaction') });
+    registry.add({ name: 'Ledger.record', patterns: ['*'], invoke: async () => { await later(20); order.push('ledger'); } });
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
+    expect(await delivery.deliver(event('email.bounced'))).toMatchObject({ kind: 'handled' });
+    expect(order).toEqual(['ledger', 'reaction']);
+  });
+
+  it('fails with the one it waits for, and both run on the next delivery', async () => {
+    let ledgerFails = true;
+    const runs = { ledger: 0, reaction: 0 };
+    const registry = new KeplarsHandlerRegistry();
+    registry.add({ name: 'Ledger.record', patterns: ['*'], invoke: () => { runs.ledger++; if (ledgerFails) throw new Error('database down'); } });
+    registry.add({ name: 'Reaction.react', patterns: ['*'], after: 'Ledger.record', invoke: () => { runs.reaction++; } });
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
+    const failed = await delivery.deliver(event('email.bounced'));
+    expect(failed).toMatchObject({ kind: 'handler-failed' });
+    expect((failed as { failures: { handler: string; error: Error }[] }).failures.map((failure) => [failure.handler, failure.error.message])).toEqual([
+      ['Ledger.record', 'database down'],
+      ['Reaction.react', 'Reaction.react waits for Ledger.record, which failed on this delivery; both run again on the next one.'],
+    ]);
+    expect(runs).toEqual({ ledger: 1, reaction: 0 });
+    ledgerFails = false;
+    expect(await delivery.deliver(event('email.bounced'))).toMatchObject({ kind: 'handled' });
+    expect(runs).toEqual({ ledger: 2, reaction: 1 });
+  });
+
+  it('runs at once when the one it waits for succeeded on an earlier delivery', async () => {
+    let reactionFails = true;
+    const runs = { ledger: 0, reaction: 0 };
+    const registry = new KeplarsHandlerRegistry();
+    registry.add({ name: 'Ledger.record', patterns: ['*'], invoke: () => void runs.ledger++ });
+    registry.add({ name: 'Reaction.react', patterns: ['*'], after: 'Ledger.record', invoke: () => { runs.reaction++; if (reactionFails) throw new Error('CRM down'); } });
+    const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
+    expect(await delivery.deliver(event('email.bounced'))).toMatchObject({ kind: 'handler-failed' });
+    reactionFails = false;
+    expect(await delivery.deliver(event('email.bounced'))).toMatchObject({ kind: 'handled' });
+    expect(runs).toEqual({ ledger: 1, reaction: 2 });
+  });
+});
