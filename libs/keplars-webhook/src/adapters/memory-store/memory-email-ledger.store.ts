@@ -217,7 +217,7 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
       emails++;
     }
     for (const state of this.addresses.values()) {
-      if (state.hash !== address.hash) continue;
+      if (state.hash !== address.hash || state.address === undefined) continue; // once per address, however often asked
       state.address = undefined;
       for (let index = 0; index < state.changes.length; index++) state.changes[index] = { ...state.changes[index]!, address: undefined };
       state.changes.push({ at: new Date(this.now()), change: 'forgotten', address: undefined, reason: undefined, eventId: undefined, emailId: undefined, actor: undefined, note: undefined });

@@ -205,7 +205,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
       const { rowCount } = await session.query(`DELETE FROM ${emails} WHERE recipient_address = $1`, [address.address]);
       await session.query(`UPDATE ${suppressionChanges} SET address = NULL WHERE address_hash = $1`, [address.hash]);
       await session.query(
-        `INSERT INTO ${suppressionChanges} (endpoint, tenant, address_hash, change, at) SELECT endpoint, tenant, address_hash, 'forgotten', ${NOW} FROM ${addresses} WHERE address_hash = $1`,
+        `INSERT INTO ${suppressionChanges} (endpoint, tenant, address_hash, change, at) SELECT endpoint, tenant, address_hash, 'forgotten', ${NOW} FROM ${addresses} WHERE address_hash = $1 AND address IS NOT NULL`,
         [address.hash],
       );
       await session.query(`UPDATE ${addresses} SET address = NULL WHERE address_hash = $1`, [address.hash]);
