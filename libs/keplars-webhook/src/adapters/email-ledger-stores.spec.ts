@@ -27,7 +27,7 @@ beforeAll(async () => {
   pglite = new PGlite();
   await migrate(new PgPoolConnection(pool as unknown as KeplarsPgPool, 'Postgres', false), postgresTables(schema));
   await migrate(new PGliteConnection(pglite as unknown as KeplarsPGlite, 'PGlite', false), postgresTables(schema));
-});
+}, 30_000); // PGlite's start takes seconds on a loaded machine
 afterAll(async () => {
   await pool.end();
   await pglite.close();
@@ -96,7 +96,7 @@ describe.each(stores)('the email ledger on the %s store', (_, createStore) => {
     warnings.length = 0;
     await open();
   });
-  afterEach(() => ledger.close());
+  afterEach(() => ledger?.close());
 
   describe('the status', () => {
     it('only moves forward, whatever order the events arrive in', async () => {
