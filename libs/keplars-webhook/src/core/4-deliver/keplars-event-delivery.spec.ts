@@ -147,7 +147,7 @@ describe('a handler that runs after another (after)', () => {
     const delivery = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);
     const failed = await delivery.deliver(event('email.bounced'));
     expect(failed).toMatchObject({ kind: 'handler-failed' });
-    expect((failed as { failures: { handler: string; error: Error }[] }).failures.map((failure) => [failure.handler, failure.error.message])).toEqual([
+    expect((failed as unknown as { failures: { handler: string; error: Error }[] }).failures.map((failure) => [failure.handler, failure.error.message])).toEqual([
       ['Ledger.record', 'database down'],
       ['Reaction.react', 'Reaction.react waits for Ledger.record, which failed on this delivery; both run again on the next one.'],
     ]);

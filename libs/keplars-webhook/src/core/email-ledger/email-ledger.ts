@@ -165,7 +165,7 @@ export class EmailLedger {
     });
   }
 
-  suppressions(scope: LedgerScope, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<StoredSuppression>> {
+  async suppressions(scope: LedgerScope, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<StoredSuppression>> {
     return this.store.suppressions(this.listScope(scope), { limit: pageSize(limit), cursor });
   }
 
@@ -189,7 +189,7 @@ export class EmailLedger {
     return this.store.email(scope, emailId);
   }
 
-  emails(scope: LedgerScope | undefined, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<LedgerEmail>> {
+  async emails(scope: LedgerScope | undefined, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<LedgerEmail>> {
     return this.store.emails(scope, { limit: pageSize(limit), cursor });
   }
 
