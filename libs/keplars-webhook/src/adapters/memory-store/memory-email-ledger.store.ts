@@ -182,7 +182,10 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
   async suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {
     const state = this.addressOf(scope, address);
     const before = this.active(state);
-    const at = Math.max(this.now(), state.reactivatedAt + 1);
+    // After the last reactivation and every earlier manual cause: two calls in one millisecond still
+    // have an order, and the first one's note is the one the list shows.
+    const manualTimes = [...state.causes.values()].filter((cause) => cause.reason === 'manual').map((cause) => cause.at + 1);
+    const at = Math.max(this.now(), state.reactivatedAt + 1, ...manualTimes);
     this.addCause(state, { id: `manual:${randomUUID()}`, reason: 'manual', at, expiresAt: manual.expiresAt?.getTime(), eventId: undefined, actor: manual.actor, note: manual.note });
     if (before !== undefined || this.active(state) === undefined) return undefined;
     return this.change(state, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });

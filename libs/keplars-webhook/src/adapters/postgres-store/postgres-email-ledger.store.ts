@@ -162,7 +162,9 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
       const before = await this.activeIn(session, scope, [address.hash]);
       await session.query(
         `INSERT INTO ${this.tables.suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, actor, note)
-         SELECT $1, $2, $3, $4, 'manual', greatest(${NOW}, a.reactivated_at + interval '1 millisecond'), $5, $6, $7
+         SELECT $1, $2, $3, $4, 'manual', greatest(${NOW}, a.reactivated_at + interval '1 millisecond',
+           (SELECT max(c.at) + interval '1 millisecond' FROM ${this.tables.suppressionCauses} c
+            WHERE c.endpoint = $1 AND c.tenant = $2 AND c.address_hash = $3 AND c.reason = 'manual')), $5, $6, $7
          FROM ${this.tables.addresses} a WHERE a.endpoint = $1 AND a.tenant = $2 AND a.address_hash = $3`,
         [scope.endpoint, scope.tenant, address.hash, `manual:${randomUUID()}`, manual.expiresAt ?? null, manual.actor, manual.note ?? null],
       );

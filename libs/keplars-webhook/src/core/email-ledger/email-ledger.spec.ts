@@ -45,3 +45,14 @@ describe('EmailLedger', () => {
     await expect(ledger.check(['ann@example.com'], { endpoint: 'default', tenant: '' })).rejects.toThrow(/not open yet: it opens with the app/);
   });
 });
+
+describe('manual changes in one millisecond', () => {
+  it('keep their order: the first suppression\'s note is the one the list shows', async () => {
+    const frozen = Date.now();
+    const ledger = new EmailLedger('default', new MemoryEmailLedgerStore({ now: () => frozen }), { policy: { softBounces: undefined, expiresAfterMs: {}, shared: false }, retentionMs: DAY, pruneIntervalMs: 0 }, quiet);
+    await ledger.open();
+    const scope = { endpoint: 'default', tenant: '' };
+    for (let i = 0; i < 5; i++) await ledger.suppress('ann@example.com', { actor: 'support', note: `call ${i}` }, scope);
+    expect((await ledger.check(['ann@example.com'], scope))[0]!.suppressed).toMatchObject({ reason: 'manual', note: 'call 0' });
+  });
+});
