@@ -108,6 +108,9 @@ export class EmailLedger {
       subscriptions: [{ patterns: ['*'], endpoints: [this.endpoint] }],
       ...(this.store.transactionKind === undefined ? {} : { transaction: this.store.transactionKind }),
       invoke: (event: KeplarsEvent, transaction?: unknown) => this.record(event, transaction),
+      // Not one of the app's handlers: "no handler" (the metric, X-Keplars-Webhook-Handlers: 0) still
+      // tells the developer that nothing of theirs takes the type.
+      listenerCount: () => 0,
     };
   }
 
