@@ -67,7 +67,7 @@ describe.each(STORES.flatMap((store) => ADAPTERS.map((adapter) => [store, adapte
     const endpoint = (name: string) => KeplarsWebhookModule.forRoot({ name, path: `/webhooks/${name}`, secret: SECRET, deduplication: dedup, ledger: true });
     app = await createWebhookApp({ adapter, imports: [endpoint('shuffled'), endpoint('sorted')] });
     ledger = app.get(KeplarsEmailLedger);
-  });
+  }, 30_000); // PGlite's start takes seconds on a loaded machine
   afterAll(async () => {
     await app?.close();
     await pool?.end();
@@ -112,7 +112,7 @@ describe.each(STORES.flatMap((store) => ADAPTERS.map((adapter) => [store, adapte
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
-  });
+  }, 120_000); // RUNS scenarios of up to 36 requests each: bounded by the count, not by a clock
 });
 
 /** The rules, written plainly: what the ledger must say of these distinct events. */
