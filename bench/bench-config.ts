@@ -1,3 +1,5 @@
+import type { BenchEmails } from './load/signed-events.js';
+
 /** What the load generator and the servers under test agree on. */
 export const BENCH_SECRET = 'whsec_bench_5f0c2a7e9b1d4c38a6e2';
 export const WEBHOOK_PATH = '/webhooks/keplars';
@@ -36,6 +38,11 @@ export interface TargetTraits {
   readonly goalOnFastify?: TargetGoal;
   /** Reported as a ratio of this target too (the OpenTelemetry targets against plain `module`). */
   readonly comparedWith?: { readonly target: string; readonly goal?: number; readonly note: string };
+  /**
+   * Which emails its bodies are about (see `SignedEventSource`): one email's `delivered` each time
+   * (every target but the ledger's), or the interleaved lifecycles of many. @default 'one'
+   */
+  readonly emails?: BenchEmails;
 }
 
 const REFERENCE: TargetTraits = { deduplicates: false, fillsMemoryStore: false, needsRedis: false };
