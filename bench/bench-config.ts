@@ -78,6 +78,17 @@ export const TARGET_TRAITS = {
     goalOnFastify: { throughput: 0.6, p99: 1.3 },
     comparedWith: { target: 'module-redis', note: 'none (the Postgres store against the Redis store)' },
   },
+  // The email ledger on Postgres (SPEC §8): `module-postgres` plus `ledger: true`, sent many emails'
+  // lifecycles; >= 0.80x module-postgres.
+  'module-ledger-postgres': {
+    deduplicates: true,
+    fillsMemoryStore: false,
+    needsRedis: false,
+    needsPostgres: true,
+    openTelemetry: 'hidden',
+    emails: 'many',
+    comparedWith: { target: 'module-postgres', goal: 0.8, note: '>= 0.80x (the ledger on, against the same store without it)' },
+  },
   // Issue 12: queue mode's receiving side (role 'receive': verify, write to BullMQ, answer), >= 0.85x
   // hmac-guard; also reported against inline `module`. (The issue sets no p99 goal: module-redis's.)
   'module-queue': {
