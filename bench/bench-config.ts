@@ -1,3 +1,5 @@
+import type { BenchEmails } from './load/signed-events.js';
+
 /** What the load generator and the servers under test agree on. */
 export const BENCH_SECRET = 'whsec_bench_5f0c2a7e9b1d4c38a6e2';
 export const WEBHOOK_PATH = '/webhooks/keplars';
@@ -36,6 +38,11 @@ export interface TargetTraits {
   readonly goalOnFastify?: TargetGoal;
   /** Reported as a ratio of this target too (the OpenTelemetry targets against plain `module`). */
   readonly comparedWith?: { readonly target: string; readonly goal?: number; readonly note: string };
+  /**
+   * Which emails its bodies are about (see `SignedEventSource`): one email's `delivered` each time
+   * (every target but the ledger's), or the interleaved lifecycles of many. @default 'one'
+   */
+  readonly emails?: BenchEmails;
 }
 
 const REFERENCE: TargetTraits = { deduplicates: false, fillsMemoryStore: false, needsRedis: false };
@@ -70,6 +77,17 @@ export const TARGET_TRAITS = {
     goal: { throughput: 0.8, p99: 1.3 },
     goalOnFastify: { throughput: 0.6, p99: 1.3 },
     comparedWith: { target: 'module-redis', note: 'none (the Postgres store against the Redis store)' },
+  },
+  // The email ledger on Postgres (SPEC §8): `module-postgres` plus `ledger: true`, sent many emails'
+  // lifecycles; >= 0.80x module-postgres.
+  'module-ledger-postgres': {
+    deduplicates: true,
+    fillsMemoryStore: false,
+    needsRedis: false,
+    needsPostgres: true,
+    openTelemetry: 'hidden',
+    emails: 'many',
+    comparedWith: { target: 'module-postgres', goal: 0.8, note: '>= 0.80x (the ledger on, against the same store without it)' },
   },
   // Issue 12: queue mode's receiving side (role 'receive': verify, write to BullMQ, answer), >= 0.85x
   // hmac-guard; also reported against inline `module`. (The issue sets no p99 goal: module-redis's.)

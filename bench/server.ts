@@ -17,6 +17,7 @@ import { HmacGuardAppModule } from './targets/hmac-guard.target.js';
 import { ModuleQueueAppModule } from './targets/module-queue.target.js';
 import { ModuleRedisAppModule } from './targets/module-redis.target.js';
 import { ModulePostgresAppModule } from './targets/module-postgres.target.js';
+import { ModuleLedgerPostgresAppModule } from './targets/module-ledger-postgres.target.js';
 import { ModuleQueuePostgresAppModule } from './targets/module-queue-postgres.target.js';
 import { ModuleAppModule } from './targets/module.target.js';
 import { OctokitWebhooksAppModule } from './targets/octokit-webhooks.target.js';
@@ -29,6 +30,7 @@ const APP_MODULES: Record<TargetName, Type> = {
   module: ModuleAppModule,
   'module-redis': ModuleRedisAppModule,
   'module-postgres': ModulePostgresAppModule,
+  'module-ledger-postgres': ModuleLedgerPostgresAppModule,
   'module-queue-postgres': ModuleQueuePostgresAppModule,
   'module-queue': ModuleQueueAppModule,
   'module-otel-api': ModuleAppModule,

@@ -59,11 +59,15 @@ async function main(): Promise<void> {
   const pinning = pinLoadGenerator();
   const needsRedis = targets.some((target) => traitsOf(target).needsRedis);
   const events = new SignedEventSource();
+  // The ledger's target is sent many emails' lifecycles (its own ids: no target ever sees an id twice).
+  const manyEmails = targets.some((target) => traitsOf(target).emails === 'many') ? new SignedEventSource('many') : undefined;
+  const eventsFor = (target: TargetName): SignedEventSource => (traitsOf(target).emails === 'many' ? manyEmails! : events);
   console.log(`Machine: ${machineLine(machine)}`);
   console.log(`Command: ${command}`);
   console.log(
     `Load: autocannon, ${connections} connections, distinct signed events of ${events.bodyBytes} B (signed before each run; one id sequence for the whole run, so no target ever sees an id twice), ` +
       `${rounds} rounds x ${durationSeconds} s per target after a ${warmupSeconds} s warm-up (module: and ${storeCapacity} events, to fill its store); ` +
+      (manyEmails ? `${targets.filter((target) => traitsOf(target).emails === 'many').join(', ')}: the interleaved lifecycles of many emails instead (queued, sent, delivered, opens, clicks, bounces; ${manyEmails.bodyBytes} B on average); ` : '') +
       (pinning.serverCore === undefined ? 'NOT pinned (no taskset or one core)' : `servers on core ${pinning.serverCore}, load on core ${pinning.loadCore}`),
   );
   if (needsRedis) console.log(`Redis: ${redisUrl ?? `a redis-server of the benchmark's own${pinning.loadCore === undefined ? '' : `, on core ${pinning.loadCore}`}`}`);
@@ -78,14 +82,14 @@ async function main(): Promise<void> {
     for (const adapter of adapters) {
       for (const target of targets) servers.push(await ServerProcess.start(target, adapter, pinning, env));
     }
-    for (const server of servers) await checkAnswers(server, events);
+    for (const server of servers) await checkAnswers(server, eventsFor(server.target));
 
     // The fastest rate seen of each server sizes the events signed before its next run.
     const fastest = new Map<ServerProcess, number>();
     const prepareFor = (server: ServerProcess): number => Math.ceil((fastest.get(server) ?? 0) * PREPARE_MARGIN * durationSeconds);
     const measure = async (server: ServerProcess, seconds: number, amount?: number): Promise<LoadResult> => {
       const length = amount === undefined ? { durationSeconds: seconds, prepare: prepareFor(server) } : { amount, prepare: amount };
-      const result = await runLoad({ port: server.port, events, connections, ...length });
+      const result = await runLoad({ port: server.port, events: eventsFor(server.target), connections, ...length });
       fastest.set(server, Math.max(fastest.get(server) ?? 0, result.requestsPerSecond));
       return result;
     };
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
       command,
       machine,
       loadAverageAtEnd: loadavg(),
-      settings: { rounds, durationSeconds, warmupSeconds, connections, bodyBytes: events.bodyBytes, pinning },
+      settings: { rounds, durationSeconds, warmupSeconds, connections, bodyBytes: events.bodyBytes, ...(manyEmails ? { manyEmailsBodyBytes: manyEmails.bodyBytes } : {}), pinning },
       summaries,
     };
     const file = `${RESULTS_DIR}throughput-${report.date.replace(/[:.]/g, '-')}.json`;

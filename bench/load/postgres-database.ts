@@ -20,6 +20,7 @@ export function benchPostgres(): { readonly url: string; readonly schema: string
         await client.connect();
         await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         await client.query(`DROP SCHEMA IF EXISTS ${schema}_queue CASCADE`); // module-queue-postgres's
+        await client.query(`DROP SCHEMA IF EXISTS ${schema}_ledger CASCADE`); // module-ledger-postgres's
       } finally {
         await client.end().catch(() => undefined);
       }

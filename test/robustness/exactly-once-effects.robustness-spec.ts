@@ -7,6 +7,7 @@ import { REDIS_URL, connectRedis, deleteKeys } from '../support/redis.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { waitFor } from '../support/wait-for.js';
 import { runBounded } from './support/bounded-pool.js';
+import { KilledWorkers } from './support/killed-workers.js';
 
 // SPEC §4b, shown: a storm of events, each sent as 4 concurrent copies, through queue mode with the
 // Postgres store, while workers are SIGKILLed at random moments (often inside the handler, between its
@@ -94,33 +95,10 @@ describe.each([
     // effect or MAX_KILLS; so the kills land while handlers run (each lingers 50-150 ms after its write).
     const effects = async () => new Map((await pool.query(`SELECT event_id, count(*)::int AS n FROM ${schema}.effects GROUP BY event_id`)).rows.map((row) => [row.event_id as string, row.n as number]));
     const began = Date.now();
-    const upSince = new Map<QueueAppProcess, number>();
-    const startWorker = async () => {
-      const worker = await start('process');
-      upSince.set(worker, Date.now());
-      return worker;
-    };
-    const workers = new Set(await Promise.all(Array.from({ length: WORKERS }, startWorker)));
-    let kills = 0;
-    let killing = true;
-    const starting: Promise<unknown>[] = [];
-    const killer = (async () => {
-      while (killing && kills < MAX_KILLS) {
-        await new Promise((resolve) => setTimeout(resolve, 600 + random() * 600));
-        const ready = [...workers].filter((worker) => Date.now() - upSince.get(worker)! >= 1_000);
-        if (!killing || ready.length === 0) continue;
-        const victim = ready[Math.floor(random() * ready.length)]!;
-        workers.delete(victim);
-        running.delete(victim);
-        await victim.kill();
-        kills++;
-        starting.push(startWorker().then((worker) => workers.add(worker)));
-      }
-    })();
+    const workers = new KilledWorkers(() => start('process'), (victim) => running.delete(victim), random, { workers: WORKERS, maxKills: MAX_KILLS });
+    await workers.begin();
     await waitFor(async () => (await effects()).size >= EVENTS * 0.9, '90 % of the events to have their effect', 180_000);
-    killing = false;
-    await killer;
-    await Promise.all(starting);
+    const kills = await workers.stop();
     await waitFor(async () => (await effects()).size === EVENTS, 'every event to have its effect', 60_000).catch(async (error) => {
       const have = await effects();
       const missing = events.filter((event) => !have.has(event.id)).map((event) => event.id);

@@ -5,6 +5,13 @@
 // repeat shows), then lingers a moment, so that a SIGKILL often lands between the write and the mark:
 // - EFFECTS_TRANSACTIONAL=1: a transactional handler, writing through the transaction of its mark;
 // - otherwise: a plain handler, writing on the pool (committed at once), its mark written after.
+// With EFFECTS_LEDGER=1 the import also keeps the email ledger (`ledger: true`, its tables in the same
+// schema), and an @OnAddressSuppressed() reaction writes a notice row into the app's table `notices`
+// on the pool (a plain handler: a repeat shows); EFFECTS_LEDGER_LINGER_MS makes the ledger's own
+// transaction linger after its write (before its commit), so that a SIGKILL often lands there too,
+// and prints `ledger-write <event id>` for each write that changed the ledger;
+// EFFECTS_HANDLER=0 leaves the effect handler out (the ledger storm,
+// test/robustness/ledger-counters.robustness-spec.ts).
 // It runs the library as built by `tsc` (Nest's DI needs the decorator metadata only tsc emits).
 // Prints one line `{"ready":true,"port":…}` when up.
 import 'reflect-metadata';
@@ -23,12 +30,33 @@ const settings = {
   transactional: process.env.EFFECTS_TRANSACTIONAL === '1',
   lingerMs: Number(process.env.EFFECTS_LINGER_MS ?? 100),
   concurrency: Number(process.env.EFFECTS_CONCURRENCY ?? 4),
+  effectHandler: process.env.EFFECTS_HANDLER !== '0',
+  ledger: process.env.EFFECTS_LEDGER === '1',
+  ledgerLingerMs: Number(process.env.EFFECTS_LEDGER_LINGER_MS ?? 0),
 };
 
-const { KeplarsWebhookModule, OnKeplarsEvent } = await import(settings.library);
+const { KeplarsWebhookModule, OnKeplarsEvent, OnAddressSuppressed } = await import(settings.library);
 const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: 20 });
 pool.on('error', () => undefined);
-const linger = () => new Promise((resolve) => setTimeout(resolve, settings.lingerMs * (0.5 + Math.random())));
+const lingerFor = (ms) => new Promise((resolve) => setTimeout(resolve, ms * (0.5 + Math.random())));
+const linger = () => lingerFor(settings.lingerMs);
+if (settings.ledger && settings.ledgerLingerMs > 0) {
+  // The ledger writes through the transaction's client with a named statement: after that statement
+  // (its row locks held, nothing committed yet) the client waits a moment before answering.
+  pool.on('connect', (client) => {
+    const query = client.query;
+    client.query = function (config, ...rest) {
+      const result = query.call(this, config, ...rest);
+      if (config?.name !== 'keplars_ledger_record' || rest.length > 0 || typeof result?.then !== 'function') return result;
+      return result.then(async (answer) => {
+        // Told to the test (a pipe's write is synchronous on Linux): a write it sees twice was rolled back once.
+        if (answer.rowCount > 0) process.stdout.write(`ledger-write ${config.values?.[2]}\n`);
+        await lingerFor(settings.ledgerLingerMs);
+        return answer;
+      });
+    };
+  });
+}
 const insert = `INSERT INTO ${settings.schema}.effects (event_id, pid) VALUES ($1, $2)`;
 
 class EffectHandlers {
@@ -46,6 +74,16 @@ const method = settings.transactional ? 'recordInTransaction' : 'recordOnThePool
 OnKeplarsEvent('*', settings.transactional ? { transaction: 'pg' } : undefined)(EffectHandlers.prototype, method, Object.getOwnPropertyDescriptor(EffectHandlers.prototype, method));
 Injectable()(EffectHandlers);
 
+class SuppressionNotices {
+  async notice(notice) {
+    await pool.query(`INSERT INTO ${settings.schema}.notices (address, reason, event_id, pid) VALUES ($1, $2, $3, $4)`, [notice.address, notice.reason, notice.eventId, process.pid]);
+  }
+}
+if (settings.ledger) {
+  OnAddressSuppressed()(SuppressionNotices.prototype, 'notice', Object.getOwnPropertyDescriptor(SuppressionNotices.prototype, 'notice'));
+  Injectable()(SuppressionNotices);
+}
+
 const queue = {
   ...(settings.queue === 'postgres' ? { postgres: settings.databaseUrl, schema: `${settings.schema}_queue` } : { redis: settings.redisUrl, prefix: settings.schema }),
   role: settings.role,
@@ -62,9 +100,10 @@ Module({
       secret: settings.secret,
       deduplication: { lockSeconds: 2, store: { postgres: pool, schema: settings.schema } },
       queue,
+      ...(settings.ledger ? { ledger: true } : {}),
     }),
   ],
-  providers: [EffectHandlers],
+  providers: [...(settings.effectHandler ? [EffectHandlers] : []), ...(settings.ledger ? [SuppressionNotices] : [])],
 })(AppModule);
 
 const logger = ['error'];
