@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { KeplarsTransactionKind } from '../../core/0-event/keplars-event-handler.js';
+import type { HandlerMark } from '../../core/0-event/keplars-event-handler.js';
+import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type {
   ActiveSuppression,
   EmailLedgerStore,
@@ -19,8 +20,14 @@ import type { LedgerEntry, LedgerScope } from '../../core/email-ledger/ledger-en
 import { expiryOf, normalizeAddress, type ListedAddress, type SuppressionPolicy, type SuppressionReason, type SuppressionSignal } from '../../core/email-ledger/suppression-policy.js';
 import type { PostgresTables } from './postgres-schema.js';
 import type { SqlConnection, SqlSession } from './sql-connection.js';
+import { StatementBatch, type BatchedCall } from './statement-batch.js';
 
 type Row = Record<string, unknown>;
+
+interface MarkedEntry {
+  readonly entry: LedgerEntry;
+  readonly mark: HandlerMark;
+}
 
 /** Emails pruned per statement, so one round never holds many locks. */
 const PRUNE_BATCH = 1000;
@@ -39,15 +46,20 @@ const NOW = "date_trunc('milliseconds', clock_timestamp())";
  * An address's row is locked the same way before its causes are counted.
  */
 export class PostgresEmailLedgerStore implements EmailLedgerStore {
-  readonly transactionKind: KeplarsTransactionKind;
   private readonly sql: ReturnType<typeof ledgerStatements>;
+  private readonly marked: StatementBatch<MarkedEntry, boolean>;
 
+  /**
+   * @param marks the deduplication store on the same tables: an event that may change the suppression
+   *   list is recorded in one of its transactional-handler transactions.
+   */
   constructor(
     private readonly connection: SqlConnection,
     private readonly tables: PostgresTables,
+    private readonly marks?: Pick<KeplarsIdempotencyStore, 'inTransaction'>,
   ) {
-    this.transactionKind = connection.kind;
     this.sql = ledgerStatements(tables);
+    this.marked = new StatementBatch((calls) => this.recordMarked(calls));
   }
 
   async hashKey(): Promise<Buffer> {
@@ -56,9 +68,52 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     return Buffer.from(rows[0]!.key as Uint8Array);
   }
 
-  async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, transaction?: unknown): Promise<LedgerWrite> {
-    if (transaction === undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
-    return this.recordIn(this.connection.sessionOf(transaction), entry, signal, policy);
+  /**
+   * With `mark`, the record and the ledger's handled mark commit together: most events (those that
+   * cannot change the suppression list) in one statement shared by every event of the turn, the others
+   * in a transaction of their own, as a transactional handler's. Without, in a transaction of its own.
+   */
+  async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, mark?: HandlerMark): Promise<LedgerWrite> {
+    if (mark === undefined || this.marks?.inTransaction === undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
+    if (signal === undefined) {
+      const recorded = await new Promise<boolean>((succeed, fail) => this.marked.add({ key: mark.eventKey, args: { entry, mark }, succeed, fail }));
+      return { recorded, suppressed: undefined };
+    }
+    let write: LedgerWrite = { recorded: false, suppressed: undefined };
+    await this.marks.inTransaction(mark.eventKey, mark.handler, mark.windowMs, async (transaction) => {
+      write = await this.recordIn(this.connection.sessionOf(transaction), entry, signal, policy);
+    });
+    return write;
+  }
+
+  /** One turn's events, each with its mark: one statement, so each event's record and mark commit together. */
+  private async recordMarked(calls: readonly BatchedCall<MarkedEntry, boolean>[]): Promise<readonly boolean[]> {
+    const entries = calls.map((call) => call.args.entry);
+    const column = <T>(of: (entry: LedgerEntry) => T) => entries.map(of);
+    const { rows } = await this.connection.query(
+      this.sql.recordMarked,
+      [
+        calls.map((call) => call.args.mark.eventKey),
+        calls.map((call) => call.args.mark.handler),
+        calls.map((call) => call.args.mark.windowMs),
+        column((entry) => entry.scope.endpoint),
+        column((entry) => entry.scope.tenant),
+        column((entry) => entry.eventId),
+        column((entry) => entry.emailId),
+        column((entry) => entry.type),
+        column((entry) => entry.occurredAt),
+        column((entry) => (Object.keys(entry.details).length > 0 ? JSON.stringify(entry.details) : null)),
+        column((entry) => entry.rank),
+        column((entry) => entry.recipient ?? null),
+        column((entry) => (entry.recipient === undefined ? null : normalizeAddress(entry.recipient))),
+        column((entry) => entry.subject ?? null),
+        column((entry) => (entry.engagement === 'open' ? 1 : 0)),
+        column((entry) => (entry.engagement === 'click' ? 1 : 0)),
+      ],
+      'keplars_ledger_record_marked',
+    );
+    const recorded = new Set(rows.filter((row) => row.recorded === true).map((row) => row.event_key as string));
+    return calls.map((call) => recorded.has(call.args.mark.eventKey));
   }
 
   private async recordIn(session: SqlSession, entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
@@ -255,13 +310,73 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
 }
 
 /** The store's statements, on its schema's tables. */
-function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces }: PostgresTables) {
+function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces, effects }: PostgresTables) {
   /** `column` of the earliest event that has a value for it: replaced when the incoming one is earlier (by time, then id). */
   const earliest = (value: string, at: string, event: string) =>
     `excluded.${value} IS NOT NULL AND (e.${value} IS NULL OR excluded.${at} < e.${at} OR (excluded.${at} = e.${at} AND excluded.${event} COLLATE "C" < e.${event}))`;
   const keepEarliest = (columns: readonly string[], [value, at, event]: readonly [string, string, string]) =>
     columns.map((column) => `${column} = CASE WHEN ${earliest(value, at, event)} THEN excluded.${column} ELSE e.${column} END`).join(',\n         ');
+  /** An email's row moved by the incoming one (`excluded`): every column a max, a min, a sum or the earliest event's value. */
+  const mergeEmail = `
+         status_rank = greatest(e.status_rank, excluded.status_rank),
+         ${keepEarliest(['recipient', 'recipient_address', 'recipient_at', 'recipient_event'], ['recipient', 'recipient_at', 'recipient_event'])},
+         ${keepEarliest(['subject', 'subject_at', 'subject_event'], ['subject', 'subject_at', 'subject_event'])},
+         opens = e.opens + excluded.opens,
+         first_opened_at = least(e.first_opened_at, excluded.first_opened_at),
+         last_opened_at = greatest(e.last_opened_at, excluded.last_opened_at),
+         clicks = e.clicks + excluded.clicks,
+         first_clicked_at = least(e.first_clicked_at, excluded.first_clicked_at),
+         last_clicked_at = greatest(e.last_clicked_at, excluded.last_clicked_at),
+         events = e.events + excluded.events,
+         first_event_at = least(e.first_event_at, excluded.first_event_at),
+         last_event_at = greatest(e.last_event_at, excluded.last_event_at)`;
+  /** The value of the earliest row (by time, then event id) of the group that has one. */
+  const firstOf = (column: string, having: string) => `(array_agg(${column} ORDER BY occurred_at, event_id COLLATE "C") FILTER (WHERE ${having} IS NOT NULL))[1]`;
   return {
+    /**
+     * Many events, each with its handled mark ($1 keys, $2 handlers, $3 windows): the mark first (a
+     * live one means the event was recorded before: nothing more for it), then the timeline (once per
+     * event id), then each email's row, moved once by all of its new events together (a statement may
+     * touch a row once). Rows go in key order, so two statements cannot deadlock. One statement: the
+     * marks and the records commit together.
+     */
+    recordMarked: `
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                             $10::text[], $11::smallint[], $12::text[], $13::text[], $14::text[], $15::int[], $16::int[])
+          AS i(event_key, handler, window_ms, endpoint, tenant, event_id, email_id, type, occurred_at, details, rank, recipient, recipient_address, subject, open, click)
+      ), marked AS (
+        INSERT INTO ${effects} AS f (event_key, handler, expires_at)
+        SELECT event_key, handler, clock_timestamp() + window_ms * interval '1 millisecond' FROM input ORDER BY event_key, handler
+        ON CONFLICT (event_key, handler) DO UPDATE SET expires_at = excluded.expires_at, committed_at = clock_timestamp()
+        WHERE f.expires_at <= clock_timestamp()
+        RETURNING event_key
+      ), timeline AS (
+        INSERT INTO ${emailEvents} (endpoint, tenant, event_id, email_id, type, occurred_at, details)
+        SELECT i.endpoint, i.tenant, i.event_id, i.email_id, i.type, i.occurred_at, i.details::jsonb
+        FROM input i JOIN marked m ON m.event_key = i.event_key
+        ORDER BY i.endpoint, i.tenant, i.event_id
+        ON CONFLICT DO NOTHING
+        RETURNING endpoint, tenant, event_id
+      ), fresh AS (
+        SELECT i.* FROM input i JOIN timeline t ON t.endpoint = i.endpoint AND t.tenant = i.tenant AND t.event_id = i.event_id
+      ), moved AS (
+        INSERT INTO ${emails} AS e (endpoint, tenant, email_id, status_rank, recipient, recipient_address, recipient_at, recipient_event,
+          subject, subject_at, subject_event, opens, first_opened_at, last_opened_at, clicks, first_clicked_at, last_clicked_at,
+          events, first_event_at, last_event_at)
+        SELECT endpoint, tenant, email_id, max(rank),
+          ${firstOf('recipient', 'recipient')}, ${firstOf('recipient_address', 'recipient')}, ${firstOf('occurred_at', 'recipient')}, ${firstOf('event_id', 'recipient')},
+          ${firstOf('subject', 'subject')}, ${firstOf('occurred_at', 'subject')}, ${firstOf('event_id', 'subject')},
+          sum(open), min(occurred_at) FILTER (WHERE open = 1), max(occurred_at) FILTER (WHERE open = 1),
+          sum(click), min(occurred_at) FILTER (WHERE click = 1), max(occurred_at) FILTER (WHERE click = 1),
+          count(*), min(occurred_at), max(occurred_at)
+        FROM fresh
+        GROUP BY endpoint, tenant, email_id
+        ORDER BY endpoint, tenant, email_id
+        ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET ${mergeEmail}
+      )
+      SELECT i.event_key, t.event_id IS NOT NULL AS recorded
+      FROM input i LEFT JOIN timeline t ON t.endpoint = i.endpoint AND t.tenant = i.tenant AND t.event_id = i.event_id`,
     /** The event on the timeline (once, by id), and its email's row moved by it; no row back when the event was there already. */
     record: `
       WITH inserted AS (
@@ -279,19 +394,7 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, s
         $13, CASE WHEN $13 = 1 THEN $6::timestamptz END, CASE WHEN $13 = 1 THEN $6::timestamptz END,
         1, $6, $6
       FROM inserted
-      ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET
-         status_rank = greatest(e.status_rank, excluded.status_rank),
-         ${keepEarliest(['recipient', 'recipient_address', 'recipient_at', 'recipient_event'], ['recipient', 'recipient_at', 'recipient_event'])},
-         ${keepEarliest(['subject', 'subject_at', 'subject_event'], ['subject', 'subject_at', 'subject_event'])},
-         opens = e.opens + excluded.opens,
-         first_opened_at = least(e.first_opened_at, excluded.first_opened_at),
-         last_opened_at = greatest(e.last_opened_at, excluded.last_opened_at),
-         clicks = e.clicks + excluded.clicks,
-         first_clicked_at = least(e.first_clicked_at, excluded.first_clicked_at),
-         last_clicked_at = greatest(e.last_clicked_at, excluded.last_clicked_at),
-         events = e.events + 1,
-         first_event_at = least(e.first_event_at, excluded.first_event_at),
-         last_event_at = greatest(e.last_event_at, excluded.last_event_at)`,
+      ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET ${mergeEmail}`,
     addCause: `
       INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id, actor, note)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,

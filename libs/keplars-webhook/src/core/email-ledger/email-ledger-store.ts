@@ -1,4 +1,4 @@
-import type { KeplarsTransactionKind } from '../0-event/keplars-event-handler.js';
+import type { HandlerMark } from '../0-event/keplars-event-handler.js';
 import type { EmailStatus } from './email-status.js';
 import type { LedgerEntry, LedgerScope, TimelineDetails } from './ledger-entry.js';
 import type { ListedAddress, SuppressionPolicy, SuppressionReason, SuppressionSignal } from './suppression-policy.js';
@@ -137,12 +137,11 @@ export interface LedgerWrite {
  */
 export interface EmailLedgerStore {
   /**
-   * Set when `record` must run inside a transactional handler's transaction (SPEC §4b): the ledger's
-   * writes commit with the event's handled mark. Absent: `record` runs on its own.
+   * Records one event on its email (and the list). With `mark`, the ledger's handled mark for the
+   * event is written atomically with it where the store can (Postgres: SPEC §4b), and an existing
+   * mark means nothing is recorded.
    */
-  readonly transactionKind?: KeplarsTransactionKind;
-  /** Records one event on its email (and the list), inside `transaction` when the store has a kind. */
-  record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, transaction?: unknown): Promise<LedgerWrite>;
+  record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, mark?: HandlerMark): Promise<LedgerWrite>;
   email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined>;
   /** Emails, most recent event first; every scope when `scope` is undefined. */
   emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;

@@ -1,5 +1,5 @@
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { HandlerMark, KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
 import type { KeplarsLogger } from '../ports/log.js';
 import type {
   ActiveSuppression,
@@ -98,16 +98,17 @@ export class EmailLedger {
   }
 
   /**
-   * The handler that records this endpoint's events: every type, inside the event's handled-mark
-   * transaction when the store has one (so the ledger's counts are exact, SPEC §4b).
+   * The handler that records this endpoint's events: every type. It writes its own handled mark with
+   * its record (in one statement or one transaction on Postgres), so the ledger's counts are exact
+   * (SPEC §4b).
    */
   handler(): KeplarsEventHandler {
     return {
       name: LEDGER_HANDLER,
       patterns: ['*'],
       subscriptions: [{ patterns: ['*'], endpoints: [this.endpoint] }],
-      ...(this.store.transactionKind === undefined ? {} : { transaction: this.store.transactionKind }),
-      invoke: (event: KeplarsEvent, transaction?: unknown) => this.record(event, transaction),
+      marksItself: true,
+      invoke: (event: KeplarsEvent, mark?: unknown) => this.record(event, mark as HandlerMark | undefined),
       // Not one of the app's handlers: "no handler" (the metric, X-Keplars-Webhook-Handlers: 0) still
       // tells the developer that nothing of theirs takes the type.
       listenerCount: () => 0,
@@ -142,7 +143,7 @@ export class EmailLedger {
   }
 
   /** Records one event. An event without an email id or recipient is logged, never failed: a retry would not bring the field. */
-  async record(event: KeplarsEvent, transaction?: unknown): Promise<LedgerWrite | undefined> {
+  async record(event: KeplarsEvent, mark?: HandlerMark): Promise<LedgerWrite | undefined> {
     const entry = ledgerEntryOf(event);
     if (entry === undefined) {
       this.log.warn(`Email ledger: ${event.type} ${event.id} names no email (no email_id), so it is kept on no email's timeline.`);
@@ -152,7 +153,7 @@ export class EmailLedger {
     if (signal === undefined && entry.recipient === undefined && (event.type === 'email.complained' || event.type === 'email.bounced')) {
       this.log.warn(`Email ledger: ${event.type} ${event.id} names no recipient (no "to" or "recipient"), so it suppresses no address; it is on email ${entry.emailId}'s timeline.`);
     }
-    const write = await this.store.record(entry, signal, this.settings.policy, transaction);
+    const write = await this.store.record(entry, signal, this.settings.policy, mark);
     if (write.suppressed) this.log.log(`Email ledger: suppressed ${write.suppressed.address} (${write.suppressed.reason}, after ${event.type} ${event.id}).`);
     return write;
   }
