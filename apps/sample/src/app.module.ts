@@ -9,6 +9,7 @@ import { webhookSecretFrom } from './config/webhook-secret.js';
 import { DATABASE, DatabaseModule } from './database/database.module.js';
 import { databaseSchemaFrom, type Database } from './database/open-database.js';
 import { EmailsController } from './emails/emails.controller.js';
+import { LedgerPageController } from './ledger-page/ledger-page.controller.js';
 import { HealthController } from './operations/health.controller.js';
 import { MetricsController } from './operations/metrics.controller.js';
 import { CrmSync } from './suppressions/crm-sync.service.js';
@@ -45,8 +46,9 @@ import { SuppressionsController } from './suppressions/suppressions.controller.j
     TerminusModule,
   ],
   controllers: [
-    // The ledger, through the KeplarsEmailLedger the webhook module provides: the JSON an app's own
-    // screens would use.
+    // The ledger, through the KeplarsEmailLedger the webhook module provides: a page to look at
+    // (GET /), and the JSON an app's own screens would use.
+    LedgerPageController,
     EmailsController,
     SuppressionsController,
     // Operations: Prometheus scrapes /metrics, the load balancer or Kubernetes probes /health.
