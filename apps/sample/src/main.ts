@@ -26,7 +26,8 @@ async function bootstrap(): Promise<void> {
     logger.log(`Queue mode (REDIS_URL is set): the queue's dashboard at GET http://localhost:${port}${QUEUE_DASHBOARD_PATH}`);
   }
   logger.log(`Metrics at GET http://localhost:${port}/metrics, health at GET http://localhost:${port}/health`);
-  logger.log(`Email statuses at GET http://localhost:${port}/emails/:emailId, suppressed addresses at GET http://localhost:${port}/suppressions`);
+  logger.log(`What has landed (recent emails, their timelines, suppressed addresses): open http://localhost:${port}/ in a browser`);
+  logger.log(`As JSON: GET http://localhost:${port}/emails, /emails/:emailId, /suppressions, /suppressions/:address`);
   const url = port === 3000 ? '' : ` --url http://localhost:${port}/webhooks/keplars`;
   logger.log(`Send a test event from another terminal: npm run send -- --type email.delivered${url}`);
 }

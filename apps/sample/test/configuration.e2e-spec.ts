@@ -4,9 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { DEVELOPMENT_WEBHOOK_SECRET } from '../src/config/webhook-secret.js';
-import { DATABASE } from '../src/database/database.module.js';
-import type { Sql } from '../src/database/sql.js';
-import { get, keptDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { databaseOf, get, keptDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
 // How the sample is configured: a development secret that works out of the box, and says so.
 
@@ -73,12 +71,23 @@ describe('REDIS_URL', () => {
 });
 
 describe('DATABASE_URL', () => {
-  /** The tables in the app's schema: its own and the webhook module's. */
+  /** The tables in the app's schema: the webhook module's (its marks, and the email ledger's). */
   const tablesOf = async (app: INestApplication, schema: string) =>
-    (await app.get<Sql>(DATABASE).query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((row) => row.name);
-  const TABLES = ['email_events', 'emails', 'keplars_events', 'keplars_handler_marks', 'keplars_migrations', 'suppressions'];
+    (await databaseOf(app).query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((row) => row.name);
+  const TABLES = [
+    'keplars_addresses',
+    'keplars_email_events',
+    'keplars_emails',
+    'keplars_events',
+    'keplars_handler_marks',
+    'keplars_ledger_key',
+    'keplars_migrations',
+    'keplars_soft_bounces',
+    'keplars_suppression_causes',
+    'keplars_suppression_changes',
+  ];
 
-  it('unset: the embedded Postgres (PGlite) in its data folder holds the tables, and the startup log says how to use a server instead', async () => {
+  it('unset: the embedded Postgres (PGlite) in its data folder holds the module\'s tables, and the startup log says how to use a server instead', async () => {
     const logs = new CapturedLogs();
     const env = keptDatabase('PGlite');
     const app = await startSampleApp(env, logs);
@@ -92,7 +101,7 @@ describe('DATABASE_URL', () => {
     }
   });
 
-  it('set: the sample\'s tables and the webhook module\'s are in that Postgres, in DATABASE_SCHEMA', async () => {
+  it('set: the webhook module\'s tables (marks, email ledger) are in that Postgres, in DATABASE_SCHEMA', async () => {
     const logs = new CapturedLogs();
     const env = keptDatabase('Postgres');
     const app = await startSampleApp(env, logs);

@@ -2,12 +2,14 @@ import type { INestApplication } from '@nestjs/common';
 import { buildKeplarsPayload, postKeplarsEvent, type KeplarsPayloadOverrides } from 'nestjs-keplars-webhook/testing';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
 import { seededRandom } from '../../../test/support/seeded-random.js';
-import { LOGIC_DATABASES, get, keptDatabase, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
+import { ADAPTERS } from '../../../test/support/webhook-app.js';
+import { LOGIC_DATABASES, get, getAll, keptDatabase, onDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
-// The sample's email statuses, over HTTP, under what Keplars really does: retries, duplicates and
-// events out of order must all end in the same stored state. On the embedded PGlite and on Postgres.
+// GET /emails and GET /emails/:emailId, over HTTP on Express and Fastify, under what Keplars really
+// does: retries, duplicates and events out of order all end in the same answers.
 
 const T0 = Date.parse('2025-06-15T14:00:00Z');
+const iso = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
 
 /** One event of the script: `minute` after T0, with a fixed id (or, in the id-less shapes, fixed content). */
 function event(type: string, emailId: string, minute: number, overrides: KeplarsPayloadOverrides = {}): Record<string, unknown> {
@@ -55,8 +57,9 @@ async function deliver(app: INestApplication, payloads: readonly Record<string, 
   }
 }
 
-async function storedState(app: INestApplication): Promise<Record<string, unknown>> {
-  const state: Record<string, unknown> = {};
+/** What the endpoints answer about the script's emails: the list, and each email with its timeline. */
+async function answers(app: INestApplication): Promise<Record<string, unknown>> {
+  const state: Record<string, unknown> = { list: await getAll(app, '/emails') };
   for (const emailId of EMAIL_IDS) {
     const response = await get(app, `/emails/${emailId}`);
     expect(response.status).toBe(200);
@@ -76,145 +79,171 @@ function shuffledWithDuplicates(seed: number): Record<string, unknown>[] {
   return deliveries;
 }
 
-describe.each(LOGIC_DATABASES)('on %s', (database) => {
-  describe('GET /emails/:emailId after the scripted events, delivered in order', () => {
+describe.each(LOGIC_DATABASES.flatMap((database) => ADAPTERS.map((adapter) => [database, adapter] as const)))('on %s, %s', (database, adapter) => {
+  const start = (env: Record<string, string> = onDatabase(database), logs?: CapturedLogs) => startSampleApp(env, logs, [], adapter);
+
+  describe('after the scripted events, delivered in order', () => {
     let app: INestApplication;
     beforeAll(async () => {
-      app = await startSampleApp(onDatabase(database));
+      app = await start();
       await deliver(app, SCRIPT);
     });
     afterAll(() => app.close());
 
-    it('gives each email the furthest status it reached', async () => {
-      const statuses = Object.fromEntries(
-        await Promise.all(EMAIL_IDS.map(async (emailId) => [emailId, (await get(app, `/emails/${emailId}`)).body.status])),
-      );
-      expect(statuses).toEqual({
-        em_clicked: 'clicked',
-        em_bounced: 'bounced',
-        em_complained: 'complained',
-        em_cancelled: 'cancelled',
-        em_failed: 'failed',
-      });
+    it('GET /emails/:emailId gives each email the furthest status it reached', async () => {
+      const statuses = Object.fromEntries(await Promise.all(EMAIL_IDS.map(async (emailId) => [emailId, (await get(app, `/emails/${emailId}`)).body.status])));
+      expect(statuses).toEqual({ em_clicked: 'clicked', em_bounced: 'bounced', em_complained: 'complained', em_cancelled: 'cancelled', em_failed: 'failed' });
     });
 
-    it('answers the status, whether it is final, and the history in the order things happened', async () => {
+    it('GET /emails/:emailId answers the email as the ledger keeps it: status, engagement, and the timeline in the order things happened', async () => {
       const { status, body } = await get(app, '/emails/em_clicked');
       expect(status).toBe(200);
       expect(body).toEqual({
+        endpoint: 'default',
         emailId: 'em_clicked',
         status: 'clicked',
         final: false,
         recipient: 'em_clicked@example.com',
         subject: 'Subject of em_clicked',
-        history: [
-          { id: 'evt_em_clicked_0', type: 'email.queued', occurredAt: '2025-06-15T14:00:00.000Z' },
-          { id: 'evt_em_clicked_1', type: 'email.sent', occurredAt: '2025-06-15T14:01:00.000Z' },
-          { id: 'evt_em_clicked_2', type: 'email.delivered', occurredAt: '2025-06-15T14:02:00.000Z' },
-          { id: 'evt_em_clicked_5', type: 'email.opened', occurredAt: '2025-06-15T14:05:00.000Z' },
-          { id: 'evt_em_clicked_6', type: 'email.clicked', occurredAt: '2025-06-15T14:06:00.000Z', url: 'https://example.com/pricing' },
-          { id: 'evt_em_clicked_30', type: 'email.opened', occurredAt: '2025-06-15T14:30:00.000Z' },
+        opens: { count: 2, first: iso(5), last: iso(30) },
+        clicks: { count: 1, first: iso(6), last: iso(6) },
+        events: 6,
+        firstEventAt: iso(0),
+        lastEventAt: iso(30),
+        timeline: [
+          { eventId: 'evt_em_clicked_0', type: 'email.queued', occurredAt: iso(0) },
+          { eventId: 'evt_em_clicked_1', type: 'email.sent', occurredAt: iso(1) },
+          { eventId: 'evt_em_clicked_2', type: 'email.delivered', occurredAt: iso(2) },
+          { eventId: 'evt_em_clicked_5', type: 'email.opened', occurredAt: iso(5) },
+          { eventId: 'evt_em_clicked_6', type: 'email.clicked', occurredAt: iso(6), url: 'https://example.com/pricing' },
+          { eventId: 'evt_em_clicked_30', type: 'email.opened', occurredAt: iso(30) },
         ],
       });
     });
 
-    it("keeps each type's own details in the history", async () => {
+    it("keeps each type's own details on the timeline", async () => {
       expect((await get(app, '/emails/em_bounced')).body).toMatchObject({
         final: true,
-        history: [{}, {}, { type: 'email.bounced', bounceType: 'hard', bounceReason: 'Mailbox does not exist' }],
+        timeline: [{}, {}, { type: 'email.bounced', bounceType: 'hard', bounceReason: 'Mailbox does not exist' }],
       });
-      expect((await get(app, '/emails/em_failed')).body.history.at(-1)).toMatchObject({ type: 'email.failed', failureReason: 'SMTP 554: message rejected' });
+      expect((await get(app, '/emails/em_failed')).body.timeline.at(-1)).toMatchObject({ type: 'email.failed', failureReason: 'SMTP 554: message rejected' });
     });
 
-    it('stores events without a Keplars id (flat and event-data shapes) under the id the module derives', async () => {
+    it('keeps events without a Keplars id (flat and event-data shapes) under the id the module derives', async () => {
       const { body } = await get(app, '/emails/em_complained');
-      expect(body.history.map((entry: { type: string }) => entry.type)).toEqual(['email.sent', 'email.delivered', 'email.opened', 'email.complained']);
-      expect(body.history.every((entry: { id: string }) => entry.id.startsWith('kpl_'))).toBe(true);
+      expect(body.timeline.map((entry: { type: string }) => entry.type)).toEqual(['email.sent', 'email.delivered', 'email.opened', 'email.complained']);
+      expect(body.timeline.every((entry: { eventId: string }) => entry.eventId.startsWith('kpl_'))).toBe(true);
     });
 
-    it('answers 404 with a message that names the email for an email it has heard nothing about', async () => {
+    it('GET /emails/:emailId answers 404 with a message that names the email for an email it has heard nothing about', async () => {
       const { status, body } = await get(app, '/emails/em_never_sent');
       expect(status).toBe(404);
       expect(body).toMatchObject({ statusCode: 404, message: expect.stringContaining('No Keplars event has been received for email "em_never_sent"') });
     });
+
+    it('GET /emails lists the emails, the most recent event first, a page at a time', async () => {
+      const first = await get(app, '/emails?limit=2');
+      expect(first.status).toBe(200);
+      expect(first.body.items.map((email: { emailId: string }) => email.emailId)).toEqual(['em_clicked', 'em_cancelled']);
+      expect(first.body.items[0]).toMatchObject({ status: 'clicked', opens: { count: 2 }, lastEventAt: iso(30) });
+      expect(first.body.items[0]).not.toHaveProperty('timeline');
+
+      const second = await get(app, `/emails?limit=2&cursor=${encodeURIComponent(first.body.next)}`);
+      expect(second.body.items.map((email: { emailId: string }) => email.emailId)).toEqual(['em_complained', 'em_bounced']);
+      const last = await get(app, `/emails?limit=2&cursor=${encodeURIComponent(second.body.next)}`);
+      expect(last.body).toEqual({ items: [expect.objectContaining({ emailId: 'em_failed' })] });
+      expect((await get(app, '/emails')).body.items).toHaveLength(5); // 50 a page unless told
+    });
+
+    it.each([
+      ['a cursor no page handed out', '?cursor=not-a-cursor', 'is not a cursor of this list'],
+      ['a limit of 0', '?limit=0', 'limit must not be less than 1'],
+      ['a limit over 500', '?limit=501', 'limit must not be greater than 500'],
+      ['a limit that is no number', '?limit=ten', 'limit must be an integer number'],
+    ])('GET /emails answers 400 for %s, saying what is wrong', async (_, query, message) => {
+      const { status, body } = await get(app, `/emails${query}`);
+      expect(status).toBe(400);
+      expect([body.message].flat().join('\n')).toContain(message);
+    });
   });
 
-  describe('the same events shuffled and duplicated end in the same stored state', () => {
+  describe('the same events shuffled and duplicated get the same answers', () => {
     let expected: Record<string, unknown>;
     beforeAll(async () => {
-      const app = await startSampleApp(onDatabase(database));
+      const app = await start();
       await deliver(app, SCRIPT);
-      expected = await storedState(app);
+      expected = await answers(app);
       await app.close();
     });
 
-    it.each([1, 2, 3, 20240615])('seed %i', async (seed) => {
-      const app = await startSampleApp(onDatabase(database));
+    it.each([1, 20240615])('seed %i', async (seed) => {
+      const app = await start();
       try {
         await deliver(app, shuffledWithDuplicates(seed));
-        expect(await storedState(app)).toEqual(expected);
+        expect(await answers(app)).toEqual(expected);
       } finally {
         await app.close();
       }
     });
   });
 
-  describe('an email never moves backwards', () => {
-    it.each([
-      ['an opened before its delivered leaves it opened', ['opened', 'delivered'], 'opened'],
-      ['a delivered after a hard bounce leaves it bounced', ['bounced', 'delivered'], 'bounced'],
-      ['a click after a complaint leaves it complained', ['complained', 'clicked'], 'complained'],
-      ['a sent after a cancellation leaves it cancelled', ['cancelled', 'sent'], 'cancelled'],
-      ['a queued after a failure leaves it failed', ['failed', 'queued'], 'failed'],
-    ])('%s', async (_, arrivals, status) => {
-      const app = await startSampleApp(onDatabase(database));
-      try {
+  it('never moves an email backwards, whatever order its events arrive in', async () => {
+    const cases = [
+      ['em_late_open', ['opened', 'delivered'], 'opened'],
+      ['em_late_delivery', ['bounced', 'delivered'], 'bounced'],
+      ['em_late_click', ['complained', 'clicked'], 'complained'],
+      ['em_late_send', ['cancelled', 'sent'], 'cancelled'],
+      ['em_late_queue', ['failed', 'queued'], 'failed'],
+    ] as const;
+    const app = await start();
+    try {
+      for (const [emailId, arrivals] of cases) {
         // Arrival order as listed; timestamps as they really happened (the second one first).
-        await deliver(app, arrivals.map((type, i) => event(`email.${type}`, 'em_late', arrivals.length - i)));
-        const { body } = await get(app, '/emails/em_late');
-        expect(body.status).toBe(status);
-        expect(body.history.map((entry: { type: string }) => entry.type)).toEqual(arrivals.map((type) => `email.${type}`).reverse());
-      } finally {
-        await app.close();
+        await deliver(app, arrivals.map((type, i) => event(`email.${type}`, emailId, arrivals.length - i)));
       }
-    });
+      for (const [emailId, arrivals, status] of cases) {
+        const { body } = await get(app, `/emails/${emailId}`);
+        expect({ emailId, status: body.status, timeline: body.timeline.map((entry: { type: string }) => entry.type) }).toEqual({
+          emailId,
+          status,
+          timeline: arrivals.map((type) => `email.${type}`).reverse(),
+        });
+      }
+    } finally {
+      await app.close();
+    }
   });
 
-  describe('a redelivery after a restart', () => {
-    it('is a duplicate: the marks are kept in the database with the statuses, and nothing changes', async () => {
-      const env = keptDatabase(database); // on PGlite, a data folder that does not exist yet: it is created at startup
-      const before = await startSampleApp(env);
-      await deliver(before, SCRIPT);
-      const expected = await storedState(before);
-      await before.close();
+  it('counts a redelivery after a restart as a duplicate: the marks are kept with the ledger, and nothing changes', async () => {
+    const env = keptDatabase(database); // on PGlite, a data folder that does not exist yet: it is created at startup
+    const before = await start(env);
+    await deliver(before, SCRIPT);
+    const expected = await answers(before);
+    await before.close();
 
-      const after = await startSampleApp(env);
-      try {
-        for (const payload of SCRIPT) {
-          const response = await postKeplarsEvent(after, payload, { secret: TEST_SECRET });
-          expect(response.body).toEqual({ received: true, duplicate: true });
-        }
-        expect(await storedState(after)).toEqual(expected);
-      } finally {
-        await after.close();
+    const after = await start(env);
+    try {
+      for (const payload of SCRIPT) {
+        const response = await postKeplarsEvent(after, payload, { secret: TEST_SECRET });
+        expect(response.body).toEqual({ received: true, duplicate: true });
       }
-    });
+      expect(await answers(after)).toEqual(expected);
+    } finally {
+      await after.close();
+    }
   });
 
-  describe('an event that names no email', () => {
-    it('is accepted (a retry would not name one either) and logged as ignored', async () => {
-      const logs = new CapturedLogs();
-      const app = await startSampleApp(onDatabase(database), logs);
-      try {
-        const payload = buildKeplarsPayload('email.opened', { id: 'evt_no_email', extra: { email_id: undefined } });
-        expect(JSON.stringify(payload)).not.toContain('email_id');
-        expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true });
-        expect(logs.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toContainEqual(
-          expect.stringContaining('Ignored email.opened evt_no_email: the payload names no email (no email_id), so there is no email to update.'),
-        );
-      } finally {
-        await app.close();
-      }
-    });
+  it('accepts an event that names no email (a retry would not name one either), and logs why it is on no timeline', async () => {
+    const logs = new CapturedLogs();
+    const app = await start(onDatabase(database), logs);
+    try {
+      const payload = buildKeplarsPayload('email.opened', { id: 'evt_no_email', extra: { email_id: undefined } });
+      expect(JSON.stringify(payload)).not.toContain('email_id');
+      expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true });
+      expect(logs.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toContainEqual(expect.stringContaining('email.opened evt_no_email names no email (no email_id)'));
+      expect((await get(app, '/emails')).body).toEqual({ items: [] });
+    } finally {
+      await app.close();
+    }
   });
 });

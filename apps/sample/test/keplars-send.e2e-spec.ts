@@ -57,7 +57,7 @@ describe('keplars-send against the sample app', () => {
     expect((await send(['--url', url, '--type', 'email.opened', '--email-id', 'em_cli', '--shape', 'flat'])).code).toBe(0);
     const { body } = await get(app, '/emails/em_cli');
     expect(body.status).toBe('opened');
-    expect(body.history.map((entry: { type: string }) => entry.type)).toEqual(['email.delivered', 'email.opened']);
+    expect(body.timeline.map((entry: { type: string }) => entry.type)).toEqual(['email.delivered', 'email.opened']);
   });
 
   it('--repeat 2 sends the same delivery twice: the second is a duplicate', async () => {

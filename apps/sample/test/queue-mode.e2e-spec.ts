@@ -94,7 +94,7 @@ describe('the sample in queue mode without QUEUE_DASHBOARD_PASSWORD', () => {
   });
 });
 
-describe('the sample with DATABASE_URL set and no Redis: its queue, marks and tables in that Postgres', () => {
+describe('the sample with DATABASE_URL set and no Redis: its queue, marks and ledger in that Postgres', () => {
   const schema = uniqueSchema('sample_queue_pg');
   let app: INestApplication;
   beforeAll(async () => {
@@ -110,9 +110,9 @@ describe('the sample with DATABASE_URL set and no Redis: its queue, marks and ta
     expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true });
     await waitFor(async () => (await get(app, '/emails/em_queued_pg')).status === 200, 'the worker to record the email');
     expect((await get(app, '/emails/em_queued_pg')).body).toMatchObject({ status: 'delivered', recipient: 'queued@example.com' });
-    // The queue's jobs, the module's marks and the sample's own tables: all in this Postgres.
+    // The queue's jobs, the module's marks and its email ledger: all in this Postgres.
     const tables = (await queryPostgres<{ t: string }>(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ($1, $2)`, [schema, `${schema}_queue`])).map((row) => row.t);
-    expect(tables).toEqual(expect.arrayContaining([`${schema}.emails`, `${schema}.keplars_events`, `${schema}.keplars_handler_marks`, `${schema}_queue.job`]));
+    expect(tables).toEqual(expect.arrayContaining([`${schema}.keplars_emails`, `${schema}.keplars_events`, `${schema}.keplars_handler_marks`, `${schema}_queue.job`]));
     expect((await postKeplarsEvent(app, payload, { secret: TEST_SECRET })).body).toEqual({ received: true, duplicate: true });
   });
 });

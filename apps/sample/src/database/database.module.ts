@@ -3,16 +3,13 @@ import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { openDatabase, type Database } from './open-database.js';
 
-/**
- * Injection token of the app's database: `@Inject(DATABASE) db: Database` (a `pg` Pool or PGlite),
- * or `@Inject(DATABASE) sql: Sql` for a service that only runs queries.
- */
+/** Injection token of the app's database: `@Inject(DATABASE) db: Database` (a `pg` Pool or PGlite). */
 export const DATABASE = Symbol('DATABASE');
 
 /**
- * One database for the whole app, shared by the sample's services and the webhook module's
- * deduplication store: Postgres at DATABASE_URL, or else the embedded PGlite in PGLITE_DATA_DIR.
- * Each feature creates its own tables.
+ * One database for the whole app: Postgres at DATABASE_URL, or else the embedded PGlite in
+ * PGLITE_DATA_DIR. The webhook module keeps its marks and its email ledger there (it creates its
+ * tables); an app's own services would use it too.
  */
 @Module({
   providers: [{ provide: DATABASE, inject: [ConfigService], useFactory: openDatabase }],

@@ -12,8 +12,8 @@ const DEFAULT_PGLITE_DATA_DIR = 'apps/sample/data/pglite';
 const DEFAULT_SCHEMA = 'sample';
 
 /**
- * The schema that holds everything the sample keeps: its own tables and the webhook module's. One
- * place to look, and one `DROP SCHEMA … CASCADE` to start over.
+ * The schema that holds everything the sample keeps (the webhook module's marks, email ledger and
+ * suppression list). One place to look, and one `DROP SCHEMA … CASCADE` to start over.
  */
 export function databaseSchemaFrom(config: ConfigService): string {
   const schema = config.get<string>('DATABASE_SCHEMA')?.trim() || DEFAULT_SCHEMA;
@@ -24,8 +24,8 @@ export function databaseSchemaFrom(config: ConfigService): string {
 }
 
 /**
- * Opens the database the environment names, with the sample's schema created and first on its
- * search path, so the services' SQL names its tables without a schema.
+ * Opens the database the environment names, with the sample's schema created: a Postgres that cannot
+ * be reached, or where the user may not create the schema, stops the start with what to check.
  */
 export async function openDatabase(config: ConfigService): Promise<Database> {
   const schema = databaseSchemaFrom(config);
@@ -34,8 +34,7 @@ export async function openDatabase(config: ConfigService): Promise<Database> {
 }
 
 async function openPostgres(url: string, schema: string): Promise<pg.Pool> {
-  // Every connection of the pool starts with the schema on its search path.
-  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5000 });
   // An idle connection that drops emits 'error'; unheard, it would end the process. The pool reconnects.
   pool.on('error', (error) => new Logger('Database').error(`An idle Postgres connection failed (${error.message}); the pool opens a new one when needed.`));
   const where = `Postgres at ${withoutPassword(url)}`;
@@ -56,8 +55,7 @@ async function openPGlite(dataDir: string, schema: string): Promise<PGlite> {
     // A new folder is initialised first (initdb), which takes a few seconds; later opens take one.
     if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
     db = new PGlite(dataDir);
-    // One connection for the whole app, so setting the search path once holds for every query.
-    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   } catch (error) {
     await db?.close().catch(() => undefined);
     throw new Error(`Cannot open the embedded database (PGlite) at ${dataDir} (${(error as Error).message}): check PGLITE_DATA_DIR and that its folder is writable, or set DATABASE_URL.`);

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { CapturedLogs } from '../../../../test/support/captured-logs.js';
 import { dropSchemas, POSTGRES_URL, uniqueSchema } from '../../../../test/support/postgres.js';
 import { AppModule } from '../../src/app.module.js';
+import { DATABASE } from '../../src/database/database.module.js';
 
 export const TEST_SECRET = 'whsec_sample_e2e_3b9d2f';
 
@@ -17,9 +18,9 @@ export const TEST_SECRET = 'whsec_sample_e2e_3b9d2f';
 export type SampleDatabase = 'PGlite' | 'Postgres';
 export const DATABASES: readonly SampleDatabase[] = ['PGlite', 'Postgres'];
 /**
- * Where the suites of the sample's own logic (statuses, suppressions) run: Postgres, whose starts
- * take milliseconds. The SQL is the same on PGlite, whose every start costs seconds; PGlite is covered
- * by the configuration and exactly-once suites. SAMPLE_DATABASES=PGlite,Postgres runs both.
+ * Where the suites of the sample's endpoints (emails, suppressions, the page) run: Postgres, whose
+ * starts take milliseconds. The ledger's SQL is the same on PGlite, whose every start costs seconds;
+ * PGlite is covered by the configuration and exactly-once suites. SAMPLE_DATABASES=PGlite,Postgres runs both.
  */
 export const LOGIC_DATABASES: readonly SampleDatabase[] = (process.env['SAMPLE_DATABASES']?.split(',') as SampleDatabase[] | undefined) ?? ['Postgres'];
 
@@ -66,6 +67,8 @@ export async function startSampleApp(
   const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), options) : moduleRef.createNestApplication(options);
   try {
     await app.init();
+    // Fastify answers supertest's requests (made on its server, before any listen()) once it is ready.
+    if (adapter === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
   } catch (error) {
     await app.close(); // what was opened before the failure (Redis, the queue's worker), so Jest can exit
     throw error;
@@ -78,6 +81,22 @@ export async function get(app: INestApplication, path: string): Promise<{ status
   const response = await request(app.getHttpServer()).get(path);
   return { status: response.status, body: response.body };
 }
+
+/** Every item of a list endpoint (`{ items, next }`), following `next` page after page of `limit`. */
+export async function getAll(app: INestApplication, path: string, limit = 500): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | undefined;
+  do {
+    const { status, body } = await get(app, `${path}?limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${JSON.stringify(body)}`);
+    items.push(...body.items);
+    cursor = body.next;
+  } while (cursor !== undefined);
+  return items;
+}
+
+/** The app's database (PGlite or a pg Pool), for a test that reads or changes it beside the app. */
+export const databaseOf = (app: INestApplication): { query<Row = any>(text: string, params?: unknown[]): Promise<{ rows: Row[] }> } => app.get(DATABASE);
 
 const schemas: string[] = [];
 const dataDirs = mkdtempSync(join(tmpdir(), 'keplars-sample-pglite-'));
