@@ -93,7 +93,7 @@ export type { KeplarsHealthThresholds } from './core/ports/health-probe.js';
 export { KeplarsEmailLedger, type KeplarsLedgerScope, type KeplarsPageOptions, type KeplarsManualChange } from './nest/ledger/keplars-email-ledger.js';
 export { OnAddressSuppressed, type OnAddressSuppressedOptions, type KeplarsSuppressionHandlerDecorator } from './nest/ledger/on-address-suppressed.decorator.js';
 export { KeplarsAddressError, type AddressStanding as KeplarsAddressStanding, type AddressSuppressedNotice as KeplarsAddressSuppressed } from './core/email-ledger/email-ledger.js';
-export { KeplarsCursorError } from './core/email-ledger/ledger-cursor.js';
+export { KeplarsCursorError, KeplarsLedgerInputError } from './core/email-ledger/ledger-cursor.js';
 export { EMAIL_STATUSES as KEPLARS_EMAIL_STATUSES, type EmailStatus as KeplarsEmailStatus } from './core/email-ledger/email-status.js';
 export type { SuppressionReason as KeplarsSuppressionReason } from './core/email-ledger/suppression-policy.js';
 export type { TimelineDetails as KeplarsTimelineDetails } from './core/email-ledger/ledger-entry.js';

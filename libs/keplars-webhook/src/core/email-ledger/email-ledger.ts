@@ -12,6 +12,7 @@ import type {
   SuppressionChange,
 } from './email-ledger-store.js';
 import { ledgerEntryOf, scopeOf, type LedgerScope } from './ledger-entry.js';
+import { KeplarsLedgerInputError } from './ledger-cursor.js';
 import { AddressHasher, normalizeAddress, suppressionScopeOf, suppressionSignalOf, type SuppressionPolicy } from './suppression-policy.js';
 
 /** The name the ledger's own handler is known by in logs, metrics and deduplication marks. */
@@ -58,7 +59,7 @@ export interface AddressSuppressedNotice {
 }
 
 /** Thrown by the sending-side methods for a string that is not an email address (a 400 for an API). */
-export class KeplarsAddressError extends Error {
+export class KeplarsAddressError extends KeplarsLedgerInputError {
   constructor(message: string) {
     super(message);
     this.name = 'KeplarsAddressError';
@@ -109,9 +110,6 @@ export class EmailLedger {
       subscriptions: [{ patterns: ['*'], endpoints: [this.endpoint] }],
       marksItself: true,
       invoke: (event: KeplarsEvent, mark?: unknown) => this.record(event, mark as HandlerMark | undefined),
-      // Not one of the app's handlers: "no handler" (the metric, X-Keplars-Webhook-Handlers: 0) still
-      // tells the developer that nothing of theirs takes the type.
-      listenerCount: () => 0,
     };
   }
 
@@ -226,6 +224,6 @@ export class EmailLedger {
 
 function pageSize(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE;
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a whole number from 1 to ${MAX_PAGE}, not ${limit}.`);
+  if (!Number.isInteger(limit) || limit < 1) throw new KeplarsLedgerInputError(`limit must be a whole number from 1 to ${MAX_PAGE}, not ${limit}.`);
   return Math.min(limit, MAX_PAGE);
 }

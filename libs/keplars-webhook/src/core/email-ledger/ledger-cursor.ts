@@ -6,8 +6,19 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
+/**
+ * What the ledger's methods throw for input the caller got wrong (not an address, a cursor no page
+ * gave, a page size out of range), with a message that says what to send: map it to 400 in an API.
+ */
+export class KeplarsLedgerInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeplarsLedgerInputError';
+  }
+}
+
 /** Thrown for a cursor that no page of this list handed out. */
-export class KeplarsCursorError extends Error {
+export class KeplarsCursorError extends KeplarsLedgerInputError {
   constructor(cursor: string) {
     super(`"${cursor.slice(0, 80)}" is not a cursor of this list: pass the "next" of the page before, or none for the first page.`);
     this.name = 'KeplarsCursorError';
