@@ -23,14 +23,25 @@ describe('keplars-webhook migrate', () => {
 
     const first = await run(['migrate', '--schema', schema], { DATABASE_URL: POSTGRES_URL });
     expect(first).toMatchObject({ code: 0, err: '' });
-    expect(first.out).toMatch(new RegExp(`migrated the keplars-webhook tables in schema "${schema}" to version 1`));
+    expect(first.out).toMatch(new RegExp(`migrated the keplars-webhook tables in schema "${schema}" to version 2`));
     const again = await run(['migrate', `--database-url=${POSTGRES_URL}`, '--schema', schema]);
-    expect(again.out).toMatch(/already at version 1/);
+    expect(again.out).toMatch(/already at version 2/);
 
     const pool = new pg.Pool({ connectionString: POSTGRES_URL });
     const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
     await pool.end();
-    expect(rows.map((row) => row.table_name)).toEqual(['keplars_events', 'keplars_handler_marks', 'keplars_migrations']);
+    expect(rows.map((row) => row.table_name)).toEqual([
+      'keplars_addresses',
+      'keplars_email_events',
+      'keplars_emails',
+      'keplars_events',
+      'keplars_handler_marks',
+      'keplars_ledger_key',
+      'keplars_migrations',
+      'keplars_soft_bounces',
+      'keplars_suppression_causes',
+      'keplars_suppression_changes',
+    ]);
 
     const app = await manual();
     await app.close();

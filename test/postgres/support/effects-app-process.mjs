@@ -46,9 +46,9 @@ if (settings.ledger) {
   const query = pool.query;
   pool.query = function (config, ...rest) {
     const result = query.call(this, config, ...rest);
-    if (config?.name !== 'keplars_ledger_record_marked' || rest.length > 0 || typeof result?.then !== 'function') return result;
+    if (config?.name !== 'keplars_ledger_record_batch' || rest.length > 0 || typeof result?.then !== 'function') return result;
     return result.then((answer) => {
-      for (const row of answer.rows) if (row.recorded) process.stdout.write(`ledger-write ${row.event_key}\n`);
+      for (const row of answer.rows) process.stdout.write(`ledger-write ${row.event_id}\n`);
       return answer;
     });
   };

@@ -11,7 +11,6 @@ import { MemoryEmailLedgerStore } from './memory-store/memory-email-ledger.store
 import { PgPoolConnection, type KeplarsPgPool } from './postgres-store/pg-pool-connection.js';
 import { PGliteConnection, type KeplarsPGlite } from './postgres-store/pglite-connection.js';
 import { PostgresEmailLedgerStore } from './postgres-store/postgres-email-ledger.store.js';
-import { PostgresIdempotencyStore } from './postgres-store/postgres-idempotency.store.js';
 import { migrate } from './postgres-store/postgres-migrations.js';
 import { postgresTables } from './postgres-store/postgres-schema.js';
 
@@ -349,27 +348,21 @@ describe.each(stores.filter(([name]) => name !== 'memory'))('the email ledger on
   });
 });
 
-describe.each([
-  ['postgres', () => new PgPoolConnection(pool as unknown as KeplarsPgPool, 'Postgres', false)],
-  ['pglite', () => new PGliteConnection(pglite as unknown as KeplarsPGlite, 'PGlite', false)],
-] as const)('the email ledger on %s, with its handled marks (as the module runs it)', (_, connect) => {
-  const markedLedger = async (endpoint: string) => {
-    const connection = connect();
-    const marks = new PostgresIdempotencyStore(connection, { schema, pruneIntervalMs: 0 });
-    const ledger = new EmailLedger(endpoint, new PostgresEmailLedgerStore(connection, postgresTables(schema), marks), settings(), { log: () => undefined, warn: () => undefined, error: () => undefined });
+describe.each(stores.filter(([name]) => name !== 'memory'))('the email ledger on %s, a turn at a time', (_, createStore) => {
+  const open = async (endpoint: string) => {
+    const ledger = new EmailLedger(endpoint, createStore(), settings(), { log: () => undefined, warn: () => undefined, error: () => undefined });
     await ledger.open();
     return ledger;
   };
-  const markOf = (event: KeplarsEvent) => ({ eventKey: `${event.endpoint}::${event.id}`, handler: 'KeplarsEmailLedger.record', windowMs: 60_000 });
 
-  it('records a turn\'s events in one statement with their marks, each once, however often they come', async () => {
+  it('records a turn\'s events in one statement, each once, however often they come', async () => {
     const endpoint = `ep_${randomUUID().slice(0, 8)}`;
-    const ledger = await markedLedger(endpoint);
+    const ledger = await open(endpoint);
     const t = Date.now() - HOUR;
     const events = Array.from({ length: 30 }, (_, i) => event(i % 3 === 0 ? 'email.clicked' : 'email.opened', { endpoint, emailId: `em_${i % 4}`, at: t + i * 1000, recipient: i === 0 ? undefined : `p${i % 4}@example.com` }));
-    const first = await Promise.all(events.map((each) => ledger.record(each, markOf(each))));
+    const first = await Promise.all(events.map((each) => ledger.record(each)));
     expect(first.every((write) => write?.recorded === true)).toBe(true);
-    const again = await Promise.all(events.map((each) => ledger.record(each, markOf(each))));
+    const again = await Promise.all([...events, ...events].map((each) => ledger.record(each)));
     expect(again.every((write) => write?.recorded === false)).toBe(true);
     for (let e = 0; e < 4; e++) {
       const mine = events.filter((each) => each.emailId === `em_${e}`);
@@ -384,13 +377,14 @@ describe.each([
     }
   });
 
-  it('records an event that may suppress in a transaction with its mark', async () => {
+  it('records an event that may suppress, and its suppression, once', async () => {
     const endpoint = `ep_${randomUUID().slice(0, 8)}`;
-    const ledger = await markedLedger(endpoint);
+    const ledger = await open(endpoint);
     const bounce = event('email.bounced', { endpoint, bounceType: 'hard', recipient: 'gone@example.com' });
-    expect(await ledger.record(bounce, markOf(bounce))).toMatchObject({ recorded: true, suppressed: { reason: 'hard-bounce' } });
-    expect(await ledger.record(bounce, markOf(bounce))).toEqual({ recorded: false, suppressed: undefined });
+    const writes = await Promise.all([bounce, bounce, bounce].map((each) => ledger.record(each)));
+    expect(writes.filter((write) => write?.recorded)).toEqual([expect.objectContaining({ suppressed: expect.objectContaining({ reason: 'hard-bounce' }) })]);
     expect((await ledger.check(['gone@example.com'], { endpoint, tenant: '' }))[0]!.sendable).toBe(false);
     expect(await ledger.email('em_1', { endpoint, tenant: '' })).toMatchObject({ status: 'bounced', events: 1 });
+    expect(await ledger.changes('gone@example.com', { endpoint, tenant: '' })).toHaveLength(1);
   });
 });

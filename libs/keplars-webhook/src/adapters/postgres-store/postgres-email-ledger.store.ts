@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { HandlerMark } from '../../core/0-event/keplars-event-handler.js';
-import type { KeplarsIdempotencyStore } from '../../core/ports/idempotency-store.js';
 import type {
   ActiveSuppression,
   EmailLedgerStore,
@@ -24,10 +22,7 @@ import { StatementBatch, type BatchedCall } from './statement-batch.js';
 
 type Row = Record<string, unknown>;
 
-interface MarkedEntry {
-  readonly entry: LedgerEntry;
-  readonly mark: HandlerMark;
-}
+
 
 /** Emails pruned per statement, so one round never holds many locks. */
 const PRUNE_BATCH = 1000;
@@ -47,19 +42,14 @@ const NOW = "date_trunc('milliseconds', clock_timestamp())";
  */
 export class PostgresEmailLedgerStore implements EmailLedgerStore {
   private readonly sql: ReturnType<typeof ledgerStatements>;
-  private readonly marked: StatementBatch<MarkedEntry, boolean>;
+  private readonly batch: StatementBatch<LedgerEntry, boolean>;
 
-  /**
-   * @param marks the deduplication store on the same tables: an event that may change the suppression
-   *   list is recorded in one of its transactional-handler transactions.
-   */
   constructor(
     private readonly connection: SqlConnection,
     private readonly tables: PostgresTables,
-    private readonly marks?: Pick<KeplarsIdempotencyStore, 'inTransaction'>,
   ) {
     this.sql = ledgerStatements(tables);
-    this.marked = new StatementBatch((calls) => this.recordMarked(calls));
+    this.batch = new StatementBatch((calls) => this.recordBatch(calls));
   }
 
   async hashKey(): Promise<Buffer> {
@@ -69,33 +59,23 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
   }
 
   /**
-   * With `mark`, the record and the ledger's handled mark commit together: most events (those that
-   * cannot change the suppression list) in one statement shared by every event of the turn, the others
-   * in a transaction of their own, as a transactional handler's. Without, in a transaction of its own.
+   * Once per event, its writes in one commit: the events of a turn that cannot change the suppression
+   * list in one statement together, the others each in a transaction (the email, then the address).
    */
-  async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, mark?: HandlerMark): Promise<LedgerWrite> {
-    if (mark === undefined || this.marks?.inTransaction === undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
-    if (signal === undefined) {
-      const recorded = await new Promise<boolean>((succeed, fail) => this.marked.add({ key: mark.eventKey, args: { entry, mark }, succeed, fail }));
-      return { recorded, suppressed: undefined };
-    }
-    let write: LedgerWrite = { recorded: false, suppressed: undefined };
-    await this.marks.inTransaction(mark.eventKey, mark.handler, mark.windowMs, async (transaction) => {
-      write = await this.recordIn(this.connection.sessionOf(transaction), entry, signal, policy);
-    });
-    return write;
+  async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
+    if (signal !== undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
+    const key = `${entry.scope.endpoint}\u0000${entry.scope.tenant}\u0000${entry.eventId}`;
+    const recorded = await new Promise<boolean>((succeed, fail) => this.batch.add({ key, args: entry, succeed, fail }));
+    return { recorded, suppressed: undefined };
   }
 
-  /** One turn's events, each with its mark: one statement, so each event's record and mark commit together. */
-  private async recordMarked(calls: readonly BatchedCall<MarkedEntry, boolean>[]): Promise<readonly boolean[]> {
-    const entries = calls.map((call) => call.args.entry);
+  /** One turn's events in one statement: each recorded once, all committed together. */
+  private async recordBatch(calls: readonly BatchedCall<LedgerEntry, boolean>[]): Promise<readonly boolean[]> {
+    const entries = calls.map((call) => call.args);
     const column = <T>(of: (entry: LedgerEntry) => T) => entries.map(of);
     const { rows } = await this.connection.query(
-      this.sql.recordMarked,
+      this.sql.recordBatch,
       [
-        calls.map((call) => call.args.mark.eventKey),
-        calls.map((call) => call.args.mark.handler),
-        calls.map((call) => call.args.mark.windowMs),
         column((entry) => entry.scope.endpoint),
         column((entry) => entry.scope.tenant),
         column((entry) => entry.eventId),
@@ -110,10 +90,10 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
         column((entry) => (entry.engagement === 'open' ? 1 : 0)),
         column((entry) => (entry.engagement === 'click' ? 1 : 0)),
       ],
-      'keplars_ledger_record_marked',
+      'keplars_ledger_record_batch',
     );
-    const recorded = new Set(rows.filter((row) => row.recorded === true).map((row) => row.event_key as string));
-    return calls.map((call) => recorded.has(call.args.mark.eventKey));
+    const recorded = new Set(rows.map((row) => `${row.endpoint as string}\u0000${row.tenant as string}\u0000${row.event_id as string}`));
+    return calls.map((call) => recorded.has(call.key));
   }
 
   private async recordIn(session: SqlSession, entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
@@ -310,7 +290,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
 }
 
 /** The store's statements, on its schema's tables. */
-function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces, effects }: PostgresTables) {
+function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces }: PostgresTables) {
   /** `column` of the earliest event that has a value for it: replaced when the incoming one is earlier (by time, then id). */
   const earliest = (value: string, at: string, event: string) =>
     `excluded.${value} IS NOT NULL AND (e.${value} IS NULL OR excluded.${at} < e.${at} OR (excluded.${at} = e.${at} AND excluded.${event} COLLATE "C" < e.${event}))`;
@@ -334,28 +314,19 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, s
   const firstOf = (column: string, having: string) => `(array_agg(${column} ORDER BY occurred_at, event_id COLLATE "C") FILTER (WHERE ${having} IS NOT NULL))[1]`;
   return {
     /**
-     * Many events, each with its handled mark ($1 keys, $2 handlers, $3 windows): the mark first (a
-     * live one means the event was recorded before: nothing more for it), then the timeline (once per
-     * event id), then each email's row, moved once by all of its new events together (a statement may
-     * touch a row once). Rows go in key order, so two statements cannot deadlock. One statement: the
-     * marks and the records commit together.
+     * Many events: the timeline first (once per event id: an event already there changes nothing),
+     * then each email's row, moved once by all of its new events together (a statement may touch a row
+     * once). Rows go in key order, so two statements cannot deadlock. Returns the events recorded.
      */
-    recordMarked: `
+    recordBatch: `
       WITH input AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                             $10::text[], $11::smallint[], $12::text[], $13::text[], $14::text[], $15::int[], $16::int[])
-          AS i(event_key, handler, window_ms, endpoint, tenant, event_id, email_id, type, occurred_at, details, rank, recipient, recipient_address, subject, open, click)
-      ), marked AS (
-        INSERT INTO ${effects} AS f (event_key, handler, expires_at)
-        SELECT event_key, handler, clock_timestamp() + window_ms * interval '1 millisecond' FROM input ORDER BY event_key, handler
-        ON CONFLICT (event_key, handler) DO UPDATE SET expires_at = excluded.expires_at, committed_at = clock_timestamp()
-        WHERE f.expires_at <= clock_timestamp()
-        RETURNING event_key
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                             $7::text[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::int[], $13::int[])
+          AS i(endpoint, tenant, event_id, email_id, type, occurred_at, details, rank, recipient, recipient_address, subject, open, click)
       ), timeline AS (
         INSERT INTO ${emailEvents} (endpoint, tenant, event_id, email_id, type, occurred_at, details)
-        SELECT i.endpoint, i.tenant, i.event_id, i.email_id, i.type, i.occurred_at, i.details::jsonb
-        FROM input i JOIN marked m ON m.event_key = i.event_key
-        ORDER BY i.endpoint, i.tenant, i.event_id
+        SELECT endpoint, tenant, event_id, email_id, type, occurred_at, details::jsonb FROM input
+        ORDER BY endpoint, tenant, event_id
         ON CONFLICT DO NOTHING
         RETURNING endpoint, tenant, event_id
       ), fresh AS (
@@ -375,8 +346,7 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, s
         ORDER BY endpoint, tenant, email_id
         ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET ${mergeEmail}
       )
-      SELECT i.event_key, t.event_id IS NOT NULL AS recorded
-      FROM input i LEFT JOIN timeline t ON t.endpoint = i.endpoint AND t.tenant = i.tenant AND t.event_id = i.event_id`,
+      SELECT endpoint, tenant, event_id FROM timeline`,
     /** The event on the timeline (once, by id), and its email's row moved by it; no row back when the event was there already. */
     record: `
       WITH inserted AS (

@@ -7,13 +7,6 @@ import type { KeplarsEvent } from './keplars-event.js';
  */
 export type KeplarsTransactionKind = 'pg' | 'typeorm' | 'pglite';
 
-/** What a handler that marks itself is given: the event's key in the store, and how long its mark lives. */
-export interface HandlerMark {
-  readonly eventKey: string;
-  readonly handler: string;
-  readonly windowMs: number;
-}
-
 /** Endpoints and tenants a handler takes events from, as checked lists; `undefined` takes all. */
 export interface HandlerSubscription {
   readonly patterns: readonly string[];
@@ -40,12 +33,7 @@ export interface KeplarsEventHandler {
    * together. Absent: it runs on its own, and its mark is written after it returns (SPEC §4).
    */
   readonly transaction?: KeplarsTransactionKind;
-  /**
-   * Set when the handler writes its own success mark, atomically with its effect (the email ledger):
-   * it is then called with a {@link HandlerMark} as its second argument, and a mark already there
-   * means it has nothing to do.
-   */
-  readonly marksItself?: boolean;
+
   /**
    * The name of a handler that must have succeeded for the event before this one runs (the email
    * ledger's reactions wait for the ledger's record). If that one fails, this one fails too, and both

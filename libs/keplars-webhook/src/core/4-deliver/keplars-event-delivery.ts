@@ -4,7 +4,7 @@ import { keplarsEventKey } from './event-key.js';
 import type { EventClaim, KeplarsIdempotencyStore } from '../ports/idempotency-store.js';
 import { countListeners, type KeplarsHandlerRegistry } from './keplars-handler-registry.js';
 import type { DeliveryOutcome, HandlerFailure } from '../0-event/delivery-outcome.js';
-import type { HandlerMark, KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
 
 export interface DeliverySettings {
   readonly windowMs: number;
@@ -161,16 +161,12 @@ export class KeplarsEventDelivery {
   private prepared(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string): readonly KeplarsEventHandler[] {
     const store = this.store!;
     const marksEach = this.settings.markEachHandler === true && store.markHandled !== undefined;
-    if (!marksEach && !handlers.some((handler) => handler.transaction !== undefined || handler.after !== undefined || handler.marksItself === true)) return handlers;
+    if (!marksEach && !handlers.some((handler) => handler.transaction !== undefined || handler.after !== undefined)) return handlers;
     const windowMs = this.windowFor(event);
     const marked = handlers.map((handler): KeplarsEventHandler => {
       if (handler.transaction !== undefined) {
         // Checked at startup: a transactional handler runs only on a store with transactions of its kind.
         return { ...handler, invoke: (event: KeplarsEvent) => store.inTransaction!(key, handler.name, windowMs, async (transaction) => handler.invoke(event, transaction)) };
-      }
-      if (handler.marksItself === true) {
-        const mark: HandlerMark = { eventKey: key, handler: handler.name, windowMs };
-        return { ...handler, invoke: (event: KeplarsEvent) => handler.invoke(event, mark) };
       }
       if (!marksEach) return handler;
       return {

@@ -1,4 +1,3 @@
-import type { HandlerMark } from '../0-event/keplars-event-handler.js';
 import type { EmailStatus } from './email-status.js';
 import type { LedgerEntry, LedgerScope, TimelineDetails } from './ledger-entry.js';
 import type { ListedAddress, SuppressionPolicy, SuppressionReason, SuppressionSignal } from './suppression-policy.js';
@@ -137,11 +136,11 @@ export interface LedgerWrite {
  */
 export interface EmailLedgerStore {
   /**
-   * Records one event on its email (and the list). With `mark`, the ledger's handled mark for the
-   * event is written atomically with it where the store can (Postgres: SPEC §4b), and an existing
-   * mark means nothing is recorded.
+   * Records one event on its email (and the list), once: the event's id is the timeline's key, so a
+   * retry, a copy or a run after a crash finds it there and changes nothing. On a database the event's
+   * writes commit together (one statement or one transaction), which makes the ledger exact (SPEC §4b).
    */
-  record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy, mark?: HandlerMark): Promise<LedgerWrite>;
+  record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite>;
   email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined>;
   /** Emails, most recent event first; every scope when `scope` is undefined. */
   emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;

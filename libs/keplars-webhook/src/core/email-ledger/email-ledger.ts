@@ -1,5 +1,5 @@
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
-import type { HandlerMark, KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
+import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
 import type { KeplarsLogger } from '../ports/log.js';
 import type {
   ActiveSuppression,
@@ -99,17 +99,16 @@ export class EmailLedger {
   }
 
   /**
-   * The handler that records this endpoint's events: every type. It writes its own handled mark with
-   * its record (in one statement or one transaction on Postgres), so the ledger's counts are exact
-   * (SPEC §4b).
+   * The handler that records this endpoint's events: every type. Its record is idempotent by event id
+   * and, on Postgres, one commit (a statement shared by the turn's events, or a transaction for an
+   * event that may suppress), so a retry, a copy or a crash neither loses nor repeats a count (SPEC §4b).
    */
   handler(): KeplarsEventHandler {
     return {
       name: LEDGER_HANDLER,
       patterns: ['*'],
       subscriptions: [{ patterns: ['*'], endpoints: [this.endpoint] }],
-      marksItself: true,
-      invoke: (event: KeplarsEvent, mark?: unknown) => this.record(event, mark as HandlerMark | undefined),
+      invoke: (event: KeplarsEvent) => this.record(event),
     };
   }
 
@@ -141,7 +140,7 @@ export class EmailLedger {
   }
 
   /** Records one event. An event without an email id or recipient is logged, never failed: a retry would not bring the field. */
-  async record(event: KeplarsEvent, mark?: HandlerMark): Promise<LedgerWrite | undefined> {
+  async record(event: KeplarsEvent): Promise<LedgerWrite | undefined> {
     const entry = ledgerEntryOf(event);
     if (entry === undefined) {
       this.log.warn(`Email ledger: ${event.type} ${event.id} names no email (no email_id), so it is kept on no email's timeline.`);
@@ -151,7 +150,7 @@ export class EmailLedger {
     if (signal === undefined && entry.recipient === undefined && (event.type === 'email.complained' || event.type === 'email.bounced')) {
       this.log.warn(`Email ledger: ${event.type} ${event.id} names no recipient (no "to" or "recipient"), so it suppresses no address; it is on email ${entry.emailId}'s timeline.`);
     }
-    const write = await this.store.record(entry, signal, this.settings.policy, mark);
+    const write = await this.store.record(entry, signal, this.settings.policy);
     if (write.suppressed) this.log.log(`Email ledger: suppressed ${write.suppressed.address} (${write.suppressed.reason}, after ${event.type} ${event.id}).`);
     return write;
   }

@@ -12,7 +12,7 @@ import type { KeplarsLogger } from '../../core/ports/log.js';
  * refused every other store at startup.
  */
 export async function createEmailLedger(endpoint: string, store: KeplarsIdempotencyStore, settings: EmailLedgerSettings, logger: Pick<KeplarsLogger, 'log' | 'warn' | 'error'>): Promise<EmailLedger> {
-  const ledgerStore: EmailLedgerStore = store instanceof PostgresIdempotencyStore ? new PostgresEmailLedgerStore(store.connection, store.tables, store) : new MemoryEmailLedgerStore();
+  const ledgerStore: EmailLedgerStore = store instanceof PostgresIdempotencyStore ? new PostgresEmailLedgerStore(store.connection, store.tables) : new MemoryEmailLedgerStore();
   const ledger = new EmailLedger(endpoint, ledgerStore, settings, logger);
   await ledger.open();
   return ledger;

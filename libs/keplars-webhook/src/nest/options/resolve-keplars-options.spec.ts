@@ -100,7 +100,7 @@ describe('resolveKeplarsOptions', () => {
     ['deduplication.windowSecond', { deduplication: { windowSecond: 60 } }, 'unknown option "deduplication.windowSecond" (did you mean "deduplication.windowSeconds"?). The options of deduplication are: windowSeconds, derivedIdWindowSeconds, lockSeconds, store, maxEvents.'],
     ['store.keyprefix', { deduplication: { store: { redis: 'redis://localhost:6379', keyprefix: 'app:' } } }, 'unknown option "deduplication.store.keyprefix" (did you mean "deduplication.store.keyPrefix"?). The options of deduplication.store are: redis, keyPrefix, operationTimeoutMs.'],
     ['timestamp.tolerance', { timestamp: { tolerance: 60 } }, 'unknown option "timestamp.tolerance". The options of timestamp are: header, toleranceSeconds.'],
-    ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue.'],
+    ['a top-level typo', { signatureheader: 'x' }, 'unknown option "signatureheader" (did you mean "signatureHeader"?). The options are: secret, tenants, signatureHeader, timestamp, maxBodyBytes, deduplication, emitEvents, queue, ledger.'],
   ])('refuses the misspelled %s, listing the valid keys of its level', (_, options, message) => {
     expect(problemsOf({ secret: 's', ...options })).toEqual([message]);
   });
