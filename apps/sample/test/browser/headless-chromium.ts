@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Debian's Chromium (`apt-get install -y chromium`; `.ci/run` installs it), or the one CHROMIUM_PATH names. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/**
+ * The one CHROMIUM_PATH names, or Debian's headless shell (`apt-get install -y --no-install-recommends
+ * chromium-headless-shell`: what `.ci/run` installs, without the desktop libraries), or Debian's Chromium.
+ */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((path) => existsSync(path)) || '/usr/bin/chromium-headless-shell';
 
 /**
  * A real Chromium, headless. playwright-core drives it and downloads no browser of its own. The
@@ -12,7 +15,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
-      `No Chromium at ${CHROMIUM_PATH}: the browser check needs one. Install Debian's (apt-get install -y chromium), ` +
+      `No Chromium at ${CHROMIUM_PATH}: the browser check needs one. Install Debian's (apt-get install -y --no-install-recommends chromium-headless-shell fonts-liberation), ` +
         'or set CHROMIUM_PATH to a Chromium or Chrome binary.',
     );
   }
