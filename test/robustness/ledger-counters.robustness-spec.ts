@@ -15,8 +15,8 @@ import { KilledWorkers } from './support/killed-workers.js';
 // schema) kept by queue workers on Postgres that are SIGKILLed at random and replaced. Every email's
 // lifecycle is sent (queued, sent, delivered, many opens and clicks; some bounce hard or soft, some
 // complain, fail or are cancelled), each event with an id of its own, all in shuffled order, each as
-// several concurrent copies. The ledger's transaction lingers after its write (before its commit) and
-// the killer fires every 0.4-0.9 s, so kills land inside it. Afterwards, from the database and through
+// several concurrent copies. The ledger's writes linger after they commit (before the delivery records
+// them) and the killer fires every 0.4-0.9 s, so kills land between the two. Afterwards, from the database and through
 // KeplarsEmailLedger in this process: every counter equals the number of distinct events, every status
 // the highest, every timeline has each event once, and the suppression list is what the events imply
 // (under the default policy: hard bounce, complaint, 3 soft bounces within 7 days). The
@@ -358,8 +358,9 @@ describe('the email ledger through queue mode on Postgres, with workers SIGKILLe
       if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${email.emailId} (${email.kind}): ${JSON.stringify(actual)} instead of ${JSON.stringify(expected)}`);
     }
     if (rows.size !== emails.length) problems.push(`${rows.size} email rows for ${emails.length} emails`);
-    const marks = await scalar(`SELECT count(*) AS n FROM ${schema}.keplars_handler_marks WHERE handler = $1`, [LEDGER_HANDLER]);
-    if (marks !== events.length) problems.push(`${marks} marks of ${LEDGER_HANDLER} for ${events.length} events`);
+    // The ledger's record is its own mark: one timeline row per event.
+    const timelineRows = await scalar(`SELECT count(*) AS n FROM ${schema}.keplars_email_events`);
+    if (timelineRows !== events.length) problems.push(`${timelineRows} timeline rows of ${LEDGER_HANDLER} for ${events.length} events`);
     const softBounceEvents = emails.flatMap((email) => email.events).filter((event) => event.bounceType === 'soft').length;
     const softBounceRows = await scalar(`SELECT count(*) AS n FROM ${schema}.keplars_soft_bounces`);
     if (softBounceRows !== softBounceEvents) problems.push(`${softBounceRows} soft-bounce rows for ${softBounceEvents} soft bounces`);
@@ -402,10 +403,11 @@ describe('the email ledger through queue mode on Postgres, with workers SIGKILLe
       if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`email(${email.emailId}): ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
     }
 
-    // Ledger writes made more than once: the first never committed (its worker was killed in the linger).
+    // Every ledger write is one commit that the event's id makes once: an event written twice would be counted twice.
     const writes = new Map<string, number>();
     for (const app of started) for (const [, id] of app.log.matchAll(/^ledger-write (\S+)$/gm)) writes.set(id!, (writes.get(id!) ?? 0) + 1);
-    const rolledBack = [...writes.values()].reduce((sum, n) => sum + n - 1, 0);
+    const writtenTwice = [...writes.values()].filter((n) => n > 1).length;
+    if (writtenTwice > 0) problems.push(`${writtenTwice} events recorded more than once`);
     // Not every write is seen: a worker killed between a statement's commit and its answer never prints it
     // (the next delivery finds the mark and writes nothing). The counts above are what must hold.
 
@@ -414,14 +416,12 @@ describe('the email ledger through queue mode on Postgres, with workers SIGKILLe
     report.push(
       `Ledger storm: seed ${SEED}, ${emails.length} emails, ${events.length} events (${opens} opens, ${clicks} clicks) x ${COPIES} concurrent copies in shuffled order ` +
         `(answers ${JSON.stringify(Object.fromEntries(statuses))}, sent in ${sentIn.toFixed(1)} s), ${WORKERS} workers on a Postgres queue, ${kills} SIGKILLed and replaced; ` +
-        `all handled in ${handledIn.toFixed(1)} s (${letters.length} dead letters of a job whose worker died twice, replayed), ${rolledBack} ledger writes rolled back by a kill and made again; ${expected.size} addresses suppressed ${JSON.stringify(reasons)}; ` +
+        `all handled in ${handledIn.toFixed(1)} s (${letters.length} dead letters of a job whose worker died twice, replayed), ${writtenTwice} events recorded twice; ${expected.size} addresses suppressed ${JSON.stringify(reasons)}; ` +
         `mismatches: ${problems.length}; suppression notices repeated for ${repeatedNotices} addresses`,
     );
 
     expect(problems).toEqual([]);
     expect(Object.keys(reasons).sort()).toEqual(['complaint', 'hard-bounce', 'soft-bounces']);
     expect(kills).toBeGreaterThanOrEqual(3);
-    // `rolledBack` counts the suppressing events' transactions a kill rolled back: reported, not required
-    // (most events are one statement with their mark, which a kill cannot split).
   }, 240_000);
 });

@@ -7,9 +7,9 @@
 // - otherwise: a plain handler, writing on the pool (committed at once), its mark written after.
 // With EFFECTS_LEDGER=1 the import also keeps the email ledger (`ledger: true`, its tables in the same
 // schema), and an @OnAddressSuppressed() reaction writes a notice row into the app's table `notices`
-// on the pool (a plain handler: a repeat shows); EFFECTS_LEDGER_LINGER_MS makes the ledger's own
-// transaction linger after its write (before its commit), so that a SIGKILL often lands there too,
-// and prints `ledger-write <event id>` for each write that changed the ledger;
+// on the pool (a plain handler: a repeat shows); EFFECTS_LEDGER_LINGER_MS makes the ledger's writes
+// linger after they commit, so that a SIGKILL often lands before the delivery records them,
+// and prints `ledger-write <event id>` for each event the ledger recorded;
 // EFFECTS_HANDLER=0 leaves the effect handler out (the ledger storm,
 // test/robustness/ledger-counters.robustness-spec.ts).
 // It runs the library as built by `tsc` (Nest's DI needs the decorator metadata only tsc emits).
@@ -41,36 +41,22 @@ pool.on('error', () => undefined);
 const lingerFor = (ms) => new Promise((resolve) => setTimeout(resolve, ms * (0.5 + Math.random())));
 const linger = () => lingerFor(settings.lingerMs);
 if (settings.ledger) {
-  // A turn's events that cannot suppress are one statement on the pool, with their marks: told to the
-  // test as they commit (a kill after this line cannot undo them).
+  // The ledger writes on the pool: a turn's events in one statement (keplars_ledger_record_batch), then
+  // each event that may suppress through one function call (keplars_ledger_signal), each its own commit.
+  // Each write it made is told to the test (a pipe's write is synchronous on Linux); with
+  // EFFECTS_LEDGER_LINGER_MS it then waits a moment before answering, so a SIGKILL often lands between
+  // the ledger's commit and the delivery's record of it (the retry must find the ledger done).
   const query = pool.query;
   pool.query = function (config, ...rest) {
     const result = query.call(this, config, ...rest);
-    if (config?.name !== 'keplars_ledger_record_batch' || rest.length > 0 || typeof result?.then !== 'function') return result;
-    return result.then((answer) => {
-      for (const row of answer.rows) process.stdout.write(`ledger-write ${row.event_id}\n`);
+    const name = config?.name;
+    if ((name !== 'keplars_ledger_record_batch' && name !== 'keplars_ledger_signal') || rest.length > 0 || typeof result?.then !== 'function') return result;
+    return result.then(async (answer) => {
+      if (name === 'keplars_ledger_record_batch') for (const row of answer.rows) process.stdout.write(`ledger-write ${row.event_id}\n`);
+      if (settings.ledgerLingerMs > 0) await lingerFor(settings.ledgerLingerMs);
       return answer;
     });
   };
-}
-if (settings.ledger && settings.ledgerLingerMs > 0) {
-  // The ledger writes through the transaction's client with a named statement: after that statement
-  // (its row locks held, nothing committed yet) the client waits a moment before answering.
-  pool.on('connect', (client) => {
-    const query = client.query;
-    client.query = function (config, ...rest) {
-      const result = query.call(this, config, ...rest);
-      const name = config?.name;
-      if (name !== 'keplars_ledger_record' || rest.length > 0 || typeof result?.then !== 'function') return result;
-      return result.then(async (answer) => {
-        // Told to the test (a pipe's write is synchronous on Linux): a write it sees twice was rolled back once.
-        // The transaction of an event that may suppress (keplars_ledger_record) lingers before its commit.
-        if (name === 'keplars_ledger_record' && answer.rowCount > 0) process.stdout.write(`ledger-write ${config.values?.[2]}\n`);
-        await lingerFor(settings.ledgerLingerMs);
-        return answer;
-      });
-    };
-  });
 }
 const insert = `INSERT INTO ${settings.schema}.effects (event_id, pid) VALUES ($1, $2)`;
 

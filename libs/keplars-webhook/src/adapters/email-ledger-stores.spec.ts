@@ -6,7 +6,7 @@ import type { KeplarsEvent } from '../core/0-event/keplars-event.js';
 import { EmailLedger, KeplarsAddressError, type EmailLedgerSettings } from '../core/email-ledger/email-ledger.js';
 import type { EmailLedgerStore } from '../core/email-ledger/email-ledger-store.js';
 import { KeplarsCursorError } from '../core/email-ledger/ledger-cursor.js';
-import type { LedgerScope } from '../core/email-ledger/ledger-entry.js';
+import { ledgerEntryOf, type LedgerScope } from '../core/email-ledger/ledger-entry.js';
 import { MemoryEmailLedgerStore } from './memory-store/memory-email-ledger.store.js';
 import { PgPoolConnection, type KeplarsPgPool } from './postgres-store/pg-pool-connection.js';
 import { PGliteConnection, type KeplarsPGlite } from './postgres-store/pglite-connection.js';
@@ -375,6 +375,20 @@ describe.each(stores.filter(([name]) => name !== 'memory'))('the email ledger on
         clicks: expect.objectContaining({ count: times('email.clicked').length }),
       });
     }
+  });
+
+  it('applies a suppression that a crash left undone: the retry finds the record, and still suppresses, once', async () => {
+    const endpoint = `ep_${randomUUID().slice(0, 8)}`;
+    const ledger = await open(endpoint);
+    const bounce = event('email.complained', { endpoint, recipient: 'late@example.com' });
+    // The first run recorded the event, then died before its suppression step.
+    await ledger.store.record(ledgerEntryOf(bounce)!, undefined, ledger.settings.policy);
+    expect((await ledger.check(['late@example.com'], { endpoint, tenant: '' }))[0]!.sendable).toBe(true);
+    expect(await ledger.record(bounce)).toMatchObject({ recorded: false, suppressed: { reason: 'complaint', eventId: bounce.id } });
+    expect(await ledger.record(bounce)).toEqual({ recorded: false, suppressed: undefined });
+    expect((await ledger.check(['late@example.com'], { endpoint, tenant: '' }))[0]!.sendable).toBe(false);
+    expect(await ledger.changes('late@example.com', { endpoint, tenant: '' })).toHaveLength(1);
+    expect(await ledger.email('em_1', { endpoint, tenant: '' })).toMatchObject({ status: 'complained', events: 1 });
   });
 
   it('records an event that may suppress, and its suppression, once', async () => {

@@ -59,14 +59,41 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
   }
 
   /**
-   * Once per event, its writes in one commit: the events of a turn that cannot change the suppression
-   * list in one statement together, the others each in a transaction (the email, then the address).
+   * Once per event: the turn's events go on their emails in one statement. An event that may change
+   * the suppression list then goes through the schema's `keplars_suppression_signal` function, one
+   * call, idempotent (its causes are keyed by event, a change is recorded only when the address moves
+   * onto the list), so it runs whether or not the record was new: after a crash between the two, the
+   * retry finds the record and still applies the signal.
    */
   async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
-    if (signal !== undefined) return this.connection.transaction((session) => this.recordIn(session, entry, signal, policy));
     const key = `${entry.scope.endpoint}\u0000${entry.scope.tenant}\u0000${entry.eventId}`;
     const recorded = await new Promise<boolean>((succeed, fail) => this.batch.add({ key, args: entry, succeed, fail }));
-    return { recorded, suppressed: undefined };
+    return { recorded, suppressed: signal === undefined ? undefined : await this.signal(signal, policy) };
+  }
+
+  private async signal(signal: SuppressionSignal, policy: SuppressionPolicy): Promise<SuppressionChange | undefined> {
+    const { scope, address, kind } = signal;
+    const soft = policy.softBounces;
+    const softTtl = policy.expiresAfterMs['soft-bounces'];
+    const { rows } = await this.connection.query(
+      `SELECT * FROM ${this.tables.schema}.keplars_suppression_signal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::int, $11::float8, $12::float8)`,
+      [
+        scope.endpoint,
+        scope.tenant,
+        address.hash,
+        address.address,
+        kind,
+        signal.eventId,
+        signal.emailId ?? null,
+        signal.at,
+        kind === 'soft-bounce' ? null : (expiryOf(kind, signal.at, policy) ?? null),
+        soft?.count ?? null,
+        soft?.windowMs ?? null,
+        softTtl ?? null,
+      ],
+      'keplars_ledger_signal',
+    );
+    return rows[0] === undefined ? undefined : changeOf(rows[0]);
   }
 
   /** One turn's events in one statement: each recorded once, all committed together. */
@@ -94,57 +121,6 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     );
     const recorded = new Set(rows.map((row) => `${row.endpoint as string}\u0000${row.tenant as string}\u0000${row.event_id as string}`));
     return calls.map((call) => recorded.has(call.key));
-  }
-
-  private async recordIn(session: SqlSession, entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
-    const { scope } = entry;
-    const at = entry.occurredAt;
-    const recipient = entry.recipient ?? null;
-    const { rowCount } = await session.query(
-      this.sql.record,
-      [
-        scope.endpoint,
-        scope.tenant,
-        entry.eventId,
-        entry.emailId,
-        entry.type,
-        at,
-        Object.keys(entry.details).length > 0 ? JSON.stringify(entry.details) : null,
-        entry.rank,
-        recipient,
-        recipient === null ? null : normalizeAddress(recipient),
-        entry.subject ?? null,
-        entry.engagement === 'open' ? 1 : 0,
-        entry.engagement === 'click' ? 1 : 0,
-      ],
-      'keplars_ledger_record',
-    );
-    if (rowCount === 0) return { recorded: false, suppressed: undefined };
-    return { recorded: true, suppressed: signal === undefined ? undefined : await this.signal(session, signal, policy) };
-  }
-
-  private async signal(session: SqlSession, signal: SuppressionSignal, policy: SuppressionPolicy): Promise<SuppressionChange | undefined> {
-    const { scope, address } = signal;
-    const reactivatedAt = await this.lockAddress(session, scope, address);
-    const before = await this.activeIn(session, scope, [address.hash]);
-    if (signal.kind === 'soft-bounce') {
-      const { count, windowMs } = policy.softBounces!;
-      await session.query(`INSERT INTO ${this.tables.softBounces} (endpoint, tenant, address_hash, event_id, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
-        scope.endpoint,
-        scope.tenant,
-        address.hash,
-        signal.eventId,
-        signal.at,
-      ]);
-      const ttl = policy.expiresAfterMs['soft-bounces'];
-      await session.query(this.sql.softBounceCauses, [scope.endpoint, scope.tenant, address.hash, signal.at, `${windowMs} milliseconds`, reactivatedAt, count, ttl === undefined ? null : `${ttl} milliseconds`]);
-    } else {
-      await session.query(this.sql.addCause, [scope.endpoint, scope.tenant, address.hash, signal.eventId, signal.kind, signal.at, expiryOf(signal.kind, signal.at, policy) ?? null, signal.eventId, null, null]);
-    }
-    if (before.size > 0) return undefined;
-    const after = (await this.activeIn(session, scope, [address.hash])).get(address.hash);
-    if (after === undefined) return undefined;
-    return this.addChange(session, scope, address, { change: 'suppressed', reason: after.reason, eventId: signal.eventId, emailId: signal.emailId, actor: undefined, note: undefined });
   }
 
   async email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined> {
@@ -290,7 +266,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
 }
 
 /** The store's statements, on its schema's tables. */
-function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, softBounces }: PostgresTables) {
+function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses }: PostgresTables) {
   /** `column` of the earliest event that has a value for it: replaced when the incoming one is earlier (by time, then id). */
   const earliest = (value: string, at: string, event: string) =>
     `excluded.${value} IS NOT NULL AND (e.${value} IS NULL OR excluded.${at} < e.${at} OR (excluded.${at} = e.${at} AND excluded.${event} COLLATE "C" < e.${event}))`;
@@ -347,42 +323,6 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses, s
         ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET ${mergeEmail}
       )
       SELECT endpoint, tenant, event_id FROM timeline`,
-    /** The event on the timeline (once, by id), and its email's row moved by it; no row back when the event was there already. */
-    record: `
-      WITH inserted AS (
-        INSERT INTO ${emailEvents} (endpoint, tenant, event_id, email_id, type, occurred_at, details)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-      )
-      INSERT INTO ${emails} AS e (endpoint, tenant, email_id, status_rank, recipient, recipient_address, recipient_at, recipient_event,
-        subject, subject_at, subject_event, opens, first_opened_at, last_opened_at, clicks, first_clicked_at, last_clicked_at,
-        events, first_event_at, last_event_at)
-      SELECT $1, $2, $4, $8, $9, $10, CASE WHEN $9::text IS NULL THEN NULL ELSE $6::timestamptz END, CASE WHEN $9::text IS NULL THEN NULL ELSE $3 END,
-        $11, CASE WHEN $11::text IS NULL THEN NULL ELSE $6::timestamptz END, CASE WHEN $11::text IS NULL THEN NULL ELSE $3 END,
-        $12, CASE WHEN $12 = 1 THEN $6::timestamptz END, CASE WHEN $12 = 1 THEN $6::timestamptz END,
-        $13, CASE WHEN $13 = 1 THEN $6::timestamptz END, CASE WHEN $13 = 1 THEN $6::timestamptz END,
-        1, $6, $6
-      FROM inserted
-      ON CONFLICT (endpoint, tenant, email_id) DO UPDATE SET ${mergeEmail}`,
-    addCause: `
-      INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id, actor, note)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-    /**
-     * Every soft bounce whose window ($5 back from it) now holds the threshold ($7) of bounces since
-     * the last reactivation ($6) becomes a cause. Only windows that end at or after the new bounce
-     * ($4) can have grown, so those are the ones counted.
-     */
-    softBounceCauses: `
-      INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id)
-      SELECT s.endpoint, s.tenant, s.address_hash, 'soft:' || s.event_id, 'soft-bounces', s.at, s.at + $8::interval, s.event_id
-      FROM ${softBounces} s
-      WHERE s.endpoint = $1 AND s.tenant = $2 AND s.address_hash = $3
-        AND s.at >= $4 AND s.at < $4::timestamptz + $5::interval AND s.at > $6
-        AND (SELECT count(*) FROM ${softBounces} b
-             WHERE b.endpoint = s.endpoint AND b.tenant = s.tenant AND b.address_hash = s.address_hash
-               AND b.at > s.at - $5::interval AND b.at <= s.at AND b.at > $6) >= $7
-      ON CONFLICT DO NOTHING`,
     /** Each address's active suppression: its earliest cause after the last reactivation that has not expired. Append conditions with AND. */
     active: `
       SELECT a.address_hash, a.address, c.reason, c.at, c.expires_at, c.event_id, c.actor, c.note

@@ -40,7 +40,7 @@ const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'email ledger and suppression list',
     // Every table is keyed by endpoint and tenant ('' for none) first: two accounts' emails are two.
-    statements: ({ emails, emailEvents, addresses, suppressionCauses, softBounces, suppressionChanges, ledgerKey }) => [
+    statements: ({ schema, emails, emailEvents, addresses, suppressionCauses, softBounces, suppressionChanges, ledgerKey }) => [
       `CREATE TABLE ${emails} (
         endpoint text NOT NULL,
         tenant text NOT NULL,
@@ -125,9 +125,76 @@ const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX ON ${suppressionChanges} (endpoint, tenant, address_hash)`,
       `CREATE INDEX ON ${suppressionChanges} (endpoint, tenant, event_id)`,
       `CREATE TABLE ${ledgerKey} (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), key bytea NOT NULL)`,
+      suppressionSignal({ schema, addresses, suppressionCauses, softBounces, suppressionChanges }),
     ],
   },
 ];
+
+/**
+ * What an event does to its recipient's place on the suppression list, as one call: a hard bounce or a
+ * complaint adds a cause (keyed by the event), a soft bounce is counted and every window that now holds
+ * the threshold becomes a cause. Returns the change when the address moved onto the list. Idempotent,
+ * so a retry after a crash applies what the first run did not, and records no second change.
+ *
+ * The address's row is locked first, and each statement of a plpgsql function sees what committed
+ * before it began, so concurrent signals of one address take turns and each sees the one before.
+ * Times are the events' own; `expires_at` and the window are the policy's.
+ */
+function suppressionSignal({ schema, addresses, suppressionCauses, softBounces, suppressionChanges }: Pick<PostgresTables, 'schema' | 'addresses' | 'suppressionCauses' | 'softBounces' | 'suppressionChanges'>): string {
+  const active = (alias: string) =>
+    `SELECT ${alias}.reason FROM ${suppressionCauses} ${alias}
+     WHERE ${alias}.endpoint = p_endpoint AND ${alias}.tenant = p_tenant AND ${alias}.address_hash = p_hash
+       AND ${alias}.at > v_reactivated AND (${alias}.expires_at IS NULL OR ${alias}.expires_at > clock_timestamp())
+     ORDER BY ${alias}.at, ${alias}.cause COLLATE "C" LIMIT 1`;
+  return `
+    CREATE FUNCTION ${schema}.keplars_suppression_signal(
+      p_endpoint text, p_tenant text, p_hash text, p_address text, p_kind text, p_event_id text, p_email_id text,
+      p_at timestamptz, p_expires_at timestamptz, p_soft_count int, p_soft_window_ms float8, p_soft_ttl_ms float8
+    ) RETURNS SETOF ${suppressionChanges} LANGUAGE plpgsql VOLATILE AS $signal$
+    DECLARE
+      v_reactivated timestamptz;
+      v_before text;
+      v_after text;
+      v_window interval := p_soft_window_ms * interval '1 millisecond';
+    BEGIN
+      INSERT INTO ${addresses} AS a (endpoint, tenant, address_hash, address) VALUES (p_endpoint, p_tenant, p_hash, p_address)
+      ON CONFLICT (endpoint, tenant, address_hash) DO UPDATE SET address = coalesce(a.address, excluded.address)
+      RETURNING a.reactivated_at INTO v_reactivated;
+      ${active('c')} INTO v_before;
+      IF p_kind = 'soft-bounce' THEN
+        INSERT INTO ${softBounces} (endpoint, tenant, address_hash, event_id, at) VALUES (p_endpoint, p_tenant, p_hash, p_event_id, p_at)
+        ON CONFLICT DO NOTHING;
+        -- Only windows that end at or after this bounce can have grown: each one that now holds the
+        -- threshold (counting bounces since the last reactivation) becomes a cause.
+        INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id)
+        SELECT s.endpoint, s.tenant, s.address_hash, 'soft:' || s.event_id, 'soft-bounces', s.at, s.at + p_soft_ttl_ms * interval '1 millisecond', s.event_id
+        FROM ${softBounces} s
+        WHERE s.endpoint = p_endpoint AND s.tenant = p_tenant AND s.address_hash = p_hash
+          AND s.at >= p_at AND s.at < p_at + v_window AND s.at > v_reactivated
+          AND (SELECT count(*) FROM ${softBounces} b
+               WHERE b.endpoint = s.endpoint AND b.tenant = s.tenant AND b.address_hash = s.address_hash
+                 AND b.at > s.at - v_window AND b.at <= s.at AND b.at > v_reactivated) >= p_soft_count
+        ON CONFLICT DO NOTHING;
+      ELSE
+        INSERT INTO ${suppressionCauses} (endpoint, tenant, address_hash, cause, reason, at, expires_at, event_id)
+        VALUES (p_endpoint, p_tenant, p_hash, p_event_id, p_kind, p_at, p_expires_at, p_event_id)
+        ON CONFLICT DO NOTHING;
+      END IF;
+      IF v_before IS NOT NULL THEN
+        RETURN;
+      END IF;
+      ${active('c')} INTO v_after;
+      IF v_after IS NULL THEN
+        RETURN;
+      END IF;
+      RETURN QUERY
+        INSERT INTO ${suppressionChanges} (endpoint, tenant, address_hash, address, change, reason, event_id, email_id, at)
+        SELECT p_endpoint, p_tenant, p_hash, a.address, 'suppressed', v_after, p_event_id, p_email_id, date_trunc('milliseconds', clock_timestamp())
+        FROM ${addresses} a WHERE a.endpoint = p_endpoint AND a.tenant = p_tenant AND a.address_hash = p_hash
+        RETURNING *;
+    END
+    $signal$`;
+}
 
 /** The newest version this package knows. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
