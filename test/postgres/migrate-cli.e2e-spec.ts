@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { runKeplarsWebhookCli } from '../../libs/keplars-webhook/src/cli/run-keplars-webhook.js';
 import { KeplarsWebhookModule } from 'nestjs-keplars-webhook';
-import { dropSchemas, POSTGRES_URL, uniqueSchema } from '../support/postgres.js';
+import { dropSchemas, KEPLARS_TABLES, POSTGRES_URL, uniqueSchema } from '../support/postgres.js';
 import { createWebhookApp } from '../support/webhook-app.js';
 
 // `keplars-webhook migrate`, as a deploy step runs it before apps start with migrations: 'manual'.
@@ -30,18 +30,7 @@ describe('keplars-webhook migrate', () => {
     const pool = new pg.Pool({ connectionString: POSTGRES_URL });
     const { rows } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema]);
     await pool.end();
-    expect(rows.map((row) => row.table_name)).toEqual([
-      'keplars_addresses',
-      'keplars_email_events',
-      'keplars_emails',
-      'keplars_events',
-      'keplars_handler_marks',
-      'keplars_ledger_key',
-      'keplars_migrations',
-      'keplars_soft_bounces',
-      'keplars_suppression_causes',
-      'keplars_suppression_changes',
-    ]);
+    expect(rows.map((row) => row.table_name)).toEqual(KEPLARS_TABLES);
 
     const app = await manual();
     await app.close();

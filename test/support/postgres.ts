@@ -8,6 +8,20 @@ import pg from 'pg';
  */
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Every table the Postgres store's migrations make in its schema (marks, and the email ledger's), by name. */
+export const KEPLARS_TABLES = [
+  'keplars_addresses',
+  'keplars_email_events',
+  'keplars_emails',
+  'keplars_events',
+  'keplars_handler_marks',
+  'keplars_ledger_key',
+  'keplars_migrations',
+  'keplars_soft_bounces',
+  'keplars_suppression_causes',
+  'keplars_suppression_changes',
+];
+
 /** A schema name no other test (or run) uses: `<label>_<random>`, lower case. */
 export function uniqueSchema(label: string): string {
   return `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;

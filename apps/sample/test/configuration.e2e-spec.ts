@@ -3,6 +3,7 @@ import { buildKeplarsPayload, postKeplarsEvent } from 'nestjs-keplars-webhook/te
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { CapturedLogs } from '../../../test/support/captured-logs.js';
+import { KEPLARS_TABLES } from '../../../test/support/postgres.js';
 import { DEVELOPMENT_WEBHOOK_SECRET } from '../src/config/webhook-secret.js';
 import { databaseOf, get, keptDatabase, startSampleApp, TEST_SECRET } from './support/sample-app.js';
 
@@ -74,18 +75,7 @@ describe('DATABASE_URL', () => {
   /** The tables in the app's schema: the webhook module's (its marks, and the email ledger's). */
   const tablesOf = async (app: INestApplication, schema: string) =>
     (await databaseOf(app).query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])).rows.map((row) => row.name);
-  const TABLES = [
-    'keplars_addresses',
-    'keplars_email_events',
-    'keplars_emails',
-    'keplars_events',
-    'keplars_handler_marks',
-    'keplars_ledger_key',
-    'keplars_migrations',
-    'keplars_soft_bounces',
-    'keplars_suppression_causes',
-    'keplars_suppression_changes',
-  ];
+  const TABLES = KEPLARS_TABLES;
 
   it('unset: the embedded Postgres (PGlite) in its data folder holds the module\'s tables, and the startup log says how to use a server instead', async () => {
     const logs = new CapturedLogs();

@@ -55,11 +55,11 @@ describe.each(DATABASES.flatMap((database) => ADAPTERS.map((adapter) => [databas
     expect((await get(app, '/emails/em_flaky')).body).toMatchObject({ events: 1, opens: { count: 1 }, timeline: [expect.objectContaining({ eventId: payload.id })] });
   });
 
-  it('leaves nothing of an event whose ledger write failed, and records it once, with its suppression, on the retry', async () => {
+  it('finishes on the retry an event whose suppression failed halfway: recorded once, suppressed once', async () => {
     // The database refuses the ledger's last write for this bounce, the first time: the record of the
-    // address's suppression, after the email, its timeline row and the suppression itself were written
-    // in the same transaction. (A sequence: unlike a table, it keeps counting through the rollback.)
-    // All in the app's schema, which goes with the test.
+    // address's suppression change, after the email and its timeline row were committed and the
+    // suppression's own writes were made in the same call. (A sequence: unlike a table, it keeps
+    // counting through the rollback.) All in the app's schema, which goes with the test.
     const db = databaseOf(app);
     const schema = databaseSchemaFrom(app.get(ConfigService));
     await db.query(`CREATE SEQUENCE ${schema}.change_writes`);
@@ -75,8 +75,8 @@ describe.each(DATABASES.flatMap((database) => ADAPTERS.map((adapter) => [databas
 
     const payload = buildKeplarsPayload('email.bounced', { emailId: 'em_fails_once', bounceType: 'hard', recipient: 'fails-once@example.com' });
     expect((await deliver(app, payload)).status).toBe(500);
-    // Nothing of it is left: not the email, not the suppression, not the mark.
-    expect((await get(app, '/emails/em_fails_once')).status).toBe(404);
+    // The email is recorded (its own commit); of the suppression step nothing is left (one call, rolled back).
+    expect((await get(app, '/emails/em_fails_once')).body).toMatchObject({ status: 'bounced', events: 1 });
     expect((await get(app, '/suppressions/fails-once@example.com')).body).toMatchObject({ sendable: true, history: [] });
 
     expect((await deliver(app, payload)).body).toEqual({ received: true });

@@ -396,7 +396,9 @@ describe.each(stores.filter(([name]) => name !== 'memory'))('the email ledger on
     const ledger = await open(endpoint);
     const bounce = event('email.bounced', { endpoint, bounceType: 'hard', recipient: 'gone@example.com' });
     const writes = await Promise.all([bounce, bounce, bounce].map((each) => ledger.record(each)));
-    expect(writes.filter((write) => write?.recorded)).toEqual([expect.objectContaining({ suppressed: expect.objectContaining({ reason: 'hard-bounce' }) })]);
+    // One copy records the event; whichever copy's suppression step takes the address first moves it onto the list.
+    expect(writes.filter((write) => write?.recorded)).toHaveLength(1);
+    expect(writes.filter((write) => write?.suppressed)).toEqual([expect.objectContaining({ suppressed: expect.objectContaining({ reason: 'hard-bounce' }) })]);
     expect((await ledger.check(['gone@example.com'], { endpoint, tenant: '' }))[0]!.sendable).toBe(false);
     expect(await ledger.email('em_1', { endpoint, tenant: '' })).toMatchObject({ status: 'bounced', events: 1 });
     expect(await ledger.changes('gone@example.com', { endpoint, tenant: '' })).toHaveLength(1);
