@@ -88,6 +88,9 @@ describe.each(STORES.flatMap((store) => ADAPTERS.map((adapter) => [store, adapte
             emailId,
             timestamp: new Date(T0 + spec.second * 1000),
             subject: 'Property',
+            // The event-data shape carries no id: the module derives one from the content, so two
+            // events of one type at one second would be one event. This keeps them distinct.
+            metadata: { spec: index },
             ...(spec.bounceType ? { bounceType: spec.bounceType } : {}),
             // A bounce Keplars did not call hard or soft: the envelope shape always writes bounce_type, so say nothing.
             ...(spec.type === 'email.bounced' && spec.bounceType === undefined ? { shape: 'event-data' as const } : {}),
