@@ -119,3 +119,64 @@ describe.each([
     if (transactional) expect(repeated).toEqual([]);
   }, 240_000);
 });
+
+// A delivery whose worker dies while handling it, and whose next worker dies too, is given up by
+// BullMQ (maxStalledCount 1): a dead letter, whatever attempts remain. Nothing else says so, so the
+// module's worker warns with the delivery's id and the command that replays it.
+describe('a delivery whose workers die twice while handling it', () => {
+  const schema = uniqueSchema('stalled_twice');
+  let pool: Pool;
+  const running = new Set<QueueAppProcess>();
+  const start = async (role: 'receive' | 'process'): Promise<QueueAppProcess> => {
+    const app = await QueueAppProcess.spawn(SCRIPT, role, {
+      KEPLARS_LIBRARY: build.library,
+      KEPLARS_ROLE: role,
+      KEPLARS_SECRET: SECRET,
+      EFFECTS_QUEUE: QUEUE,
+      EFFECTS_DATABASE_URL: POSTGRES_URL,
+      EFFECTS_REDIS_URL: REDIS_URL,
+      EFFECTS_SCHEMA: schema,
+      EFFECTS_TRANSACTIONAL: '0',
+      EFFECTS_LINGER_MS: '20000', // the handler writes its effect, then takes 10-30 s: killed meanwhile
+      EFFECTS_CONCURRENCY: '1',
+      EFFECTS_LOG_LEVELS: 'error,warn',
+    });
+    running.add(app);
+    return app;
+  };
+  beforeAll(async () => {
+    pool = connectPostgres();
+    await pool.query(`CREATE SCHEMA ${schema}`);
+    await pool.query(`CREATE TABLE ${schema}.effects (event_id text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+  });
+  afterAll(async () => {
+    await Promise.all([...running].map((app) => app.stop()));
+    await pool.end();
+    await dropSchemas(schema, `${schema}_queue`);
+    if (QUEUE === 'redis') {
+      const redis = connectRedis();
+      await deleteKeys(redis, schema);
+      await redis.quit();
+    }
+  });
+
+  it('becomes a dead letter with a warning that names it and says how to replay it', async () => {
+    const starts = async () => Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.effects`)).rows[0].n);
+    const receiver = await start('receive');
+    const payload = buildKeplarsPayload('email.delivered');
+    expect((await postKeplarsEvent(receiver.url, payload, { secret: SECRET })).status).toBe(200);
+    for (let death = 1; death <= 2; death++) {
+      const worker = await start('process');
+      await waitFor(async () => (await starts()) >= death, `worker ${death} to be inside the handler`, 30_000);
+      await worker.kill();
+      running.delete(worker);
+    }
+    const third = await start('process');
+    await waitFor(async () => third.log.includes('is now a dead letter'), 'the third worker to give the delivery up, and say so', 30_000).catch(async (error) => {
+      const jobs = QUEUE === 'postgres' ? (await pool.query(`SELECT id, state, attempts_made, stalled_count, failed_reason, deferred_failure FROM ${schema}_queue.job`)).rows : [];
+      throw new Error(`${(error as Error).message}: jobs ${JSON.stringify(jobs)}, effects ${await starts()}\n${third.log.slice(-2000)}`);
+    });
+    expect(third.log).toContain(`Delivery ${String(payload.id)} is now a dead letter: the workers handling it stopped twice before it finished`);
+    expect(third.log).toContain(`npx keplars-webhook dead-letters replay ${String(payload.id)}`);
+  }, 90_000);
+});

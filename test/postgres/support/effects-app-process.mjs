@@ -107,7 +107,8 @@ Module({
   providers: [...(settings.effectHandler ? [EffectHandlers] : []), ...(settings.ledger ? [SuppressionNotices] : [])],
 })(AppModule);
 
-const logger = ['error'];
+// EFFECTS_LOG_LEVELS (comma-separated Nest levels) lets a test read more than the errors.
+const logger = (process.env.EFFECTS_LOG_LEVELS ?? 'error').split(',');
 let port;
 let app;
 if (settings.role === 'process') {

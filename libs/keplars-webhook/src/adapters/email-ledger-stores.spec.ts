@@ -299,7 +299,7 @@ describe.each(stores)('the email ledger on the %s store', (_, createStore) => {
       await expect(ledger.suppressions(scope, 2, 'not-a-cursor')).rejects.toThrow(KeplarsCursorError);
     });
 
-    it('lists emails by their latest event, newest first', async () => {
+    it('lists emails by their first event, newest first', async () => {
       const t = Date.now() - HOUR;
       for (let i = 0; i < 5; i++) await record('email.sent', { emailId: `em_${i}`, at: t + (i === 4 ? 0 : i * 1000) });
       const first = await ledger.emails(scope, 3, undefined);

@@ -27,6 +27,12 @@ export interface QueueWorkerParts {
 }
 
 /**
+ * How BullMQ fails a job whose worker died more often than `maxStalledCount` allows ("job stalled more
+ * than allowable limit"), with an `UnrecoverableError` at its next start.
+ */
+const STALLED_TOO_OFTEN = /stalled more than allowable limit/;
+
+/**
  * A BullMQ worker over the queue of deliveries: each job walks the rest of the pipeline
  * ({@link processQueuedDelivery}), and {@link answerQueuedJob} says how it ends. BullMQ does the
  * rest: retries with backoff, taking over the job of a worker that died (stalled jobs), keeping the
@@ -50,7 +56,17 @@ export function startQueueWorker(parts: QueueWorkerParts): Worker<QueuedDelivery
     logger.error(`The Keplars queue worker hit an error (${error.message}); it keeps going.`);
   });
   worker.on('failed', (job, error) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && !(error instanceof bullmq.DelayedError)) {
+    if (!job || error instanceof bullmq.DelayedError) return;
+    if (STALLED_TOO_OFTEN.test(error.message)) {
+      // BullMQ's own verdict, whatever attempts remain: nothing else would say it.
+      loggerAbout(logger, job.data, job.attemptsMade).warn(
+        `Delivery ${job.id} is now a dead letter: the workers handling it stopped twice before it finished (crashed, killed, or frozen for over ` +
+          `queue.stalledSeconds), and BullMQ gives up on such a delivery so that it cannot take every worker down. If its handlers are not to blame ` +
+          `(a deploy, a kill), replay it: npx keplars-webhook dead-letters replay ${job.id}`,
+      );
+      return;
+    }
+    if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
       loggerAbout(logger, job.data, job.attemptsMade).warn(`Delivery ${job.id} is now a dead letter after ${job.attemptsMade} attempt(s): ${error.message}`);
     }
   });

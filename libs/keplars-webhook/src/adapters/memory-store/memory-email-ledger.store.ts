@@ -141,7 +141,7 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
   }
 
   async emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
-    const sortKey = (email: EmailState): [number, string, string, string] => [-email.lastEventAt, email.scope.endpoint, email.scope.tenant, email.emailId];
+    const sortKey = (email: EmailState): [number, string, string, string] => [-email.firstEventAt, email.scope.endpoint, email.scope.tenant, email.emailId];
     const after = page.cursor === undefined ? undefined : (decodeCursor(page.cursor, 4) as [number, string, string, string]);
     const matching = [...this.emailsByKey.values()]
       .filter((email) => scope === undefined || (email.scope.endpoint === scope.endpoint && email.scope.tenant === scope.tenant))

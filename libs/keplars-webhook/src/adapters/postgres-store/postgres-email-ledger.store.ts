@@ -139,14 +139,14 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     const { rows } = await this.connection.query(
       `SELECT * FROM ${this.tables.emails}
        WHERE ($1::text IS NULL OR (endpoint = $1 AND tenant = $2))
-         AND ($3::timestamptz IS NULL OR last_event_at < $3 OR (last_event_at = $3 AND (endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C") > ($4, $5, $6)))
-       ORDER BY last_event_at DESC, endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C"
+         AND ($3::timestamptz IS NULL OR first_event_at < $3 OR (first_event_at = $3 AND (endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C") > ($4, $5, $6)))
+       ORDER BY first_event_at DESC, endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C"
        LIMIT $7`,
       [scope?.endpoint ?? null, scope?.tenant ?? null, after ? new Date(-Number(after[0])) : null, after?.[1] ?? null, after?.[2] ?? null, after?.[3] ?? null, page.limit + 1],
     );
     const items = rows.slice(0, page.limit).map(emailOf);
     const last = items[items.length - 1];
-    return { items, next: rows.length > page.limit && last ? encodeCursor([-last.lastEventAt.getTime(), last.endpoint, last.tenant ?? '', last.emailId]) : undefined };
+    return { items, next: rows.length > page.limit && last ? encodeCursor([-last.firstEventAt.getTime(), last.endpoint, last.tenant ?? '', last.emailId]) : undefined };
   }
 
   check(scope: LedgerScope, hashes: readonly string[]): Promise<ReadonlyMap<string, ActiveSuppression>> {
@@ -337,7 +337,7 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses }:
       WHERE a.endpoint = $1 AND a.tenant = $2`,
     pruneEmails: `
       WITH old AS (
-        DELETE FROM ${emails} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${emails} WHERE last_event_at < $1 LIMIT $2))
+        DELETE FROM ${emails} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${emails} WHERE first_event_at < $1 AND last_event_at < $1 LIMIT $2))
         RETURNING endpoint, tenant, email_id
       ), timeline AS (
         DELETE FROM ${emailEvents} ev USING old WHERE ev.endpoint = old.endpoint AND ev.tenant = old.tenant AND ev.email_id = old.email_id

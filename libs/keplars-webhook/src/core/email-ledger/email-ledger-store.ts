@@ -142,7 +142,7 @@ export interface EmailLedgerStore {
    */
   record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite>;
   email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined>;
-  /** Emails, most recent event first; every scope when `scope` is undefined. */
+  /** Emails, the most recently started first (by their first event); every scope when `scope` is undefined. */
   emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;
   /** The active suppressions of these hashes, now. */
   check(scope: LedgerScope, hashes: readonly string[]): Promise<ReadonlyMap<string, ActiveSuppression>>;

@@ -98,7 +98,7 @@ export class KeplarsEmailLedger {
     return ledger.email(emailId, scopeIn(ledger, scope));
   }
 
-  /** Emails by their latest event, newest first; of every tenant unless `tenant` is given. */
+  /** Emails by their first event (when they started), newest first; of every tenant unless `tenant` is given. */
   emails(page: KeplarsPageOptions = {}): Promise<LedgerPage<LedgerEmail>> {
     const ledger = this.ledgers.of(page.endpoint);
     return ledger.emails(page.tenant === undefined ? undefined : scopeIn(ledger, page), page.limit, page.cursor);
