@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { connectPostgres, dropSchemas, uniqueSchema } from '../../../../test/support/postgres.js';
 import type { KeplarsEvent } from '../core/0-event/keplars-event.js';
 import { EmailLedger, KeplarsAddressError, type EmailLedgerSettings } from '../core/email-ledger/email-ledger.js';
+import { KeplarsLedgerInputError } from '../core/email-ledger/ledger-cursor.js';
 import type { EmailLedgerStore } from '../core/email-ledger/email-ledger-store.js';
 import { KeplarsCursorError } from '../core/email-ledger/ledger-cursor.js';
 import { ledgerEntryOf, type LedgerScope } from '../core/email-ledger/ledger-entry.js';
@@ -167,7 +168,7 @@ describe.each(stores)('the email ledger on the %s store', (_, createStore) => {
     it('keeps an event without an email id on no email, and says so once', async () => {
       expect(await ledger.record(event('email.delivered', at({ emailId: undefined, id: 'evt_orphan' })))).toBeUndefined();
       expect(warnings).toEqual([expect.stringContaining('email.delivered evt_orphan names no email (no email_id)')]);
-      expect((await ledger.emails(scope, 10, undefined)).items).toEqual([]);
+      expect((await ledger.emails(scope.tenant, 10, undefined)).items).toEqual([]);
     });
 
     it('keeps two endpoints\' and two tenants\' email_456 apart', async () => {
@@ -223,16 +224,40 @@ describe.each(stores)('the email ledger on the %s store', (_, createStore) => {
     it('is changed by hand with an actor and a reason, every change recorded', async () => {
       expect(await ledger.reactivate('ann@example.com', { actor: 'support' }, scope)).toBe(false);
       expect(await ledger.suppress('Ann@example.com', { actor: 'support', note: 'asked by phone' }, scope)).toBe(true);
-      expect(await ledger.suppress('ann@example.com', { actor: 'support' }, scope)).toBe(false);
+      expect(await ledger.suppress('ann@example.com', { actor: 'manager', note: 'and by letter' }, scope)).toBe(false); // already: still recorded
       expect((await suppressed()).suppressed).toMatchObject({ reason: 'manual', actor: 'support', note: 'asked by phone' });
       expect(await ledger.reactivate('ann@example.com', { actor: 'lead', note: 'wrote back' }, scope)).toBe(true);
       expect((await suppressed()).sendable).toBe(true);
       const history = await ledger.changes('ann@example.com', scope);
       expect(history).toEqual([
         expect.objectContaining({ change: 'suppressed', reason: 'manual', actor: 'support', note: 'asked by phone', address: 'ann@example.com' }),
+        expect.objectContaining({ change: 'suppressed', reason: 'manual', actor: 'manager', note: 'and by letter', address: 'ann@example.com' }),
         expect.objectContaining({ change: 'reactivated', actor: 'lead', note: 'wrote back', address: 'ann@example.com' }),
       ]);
-      expect(history[0]!.at.getTime()).toBeLessThanOrEqual(history[1]!.at.getTime());
+      expect(history[0]!.at.getTime()).toBeLessThanOrEqual(history[2]!.at.getTime());
+    });
+
+    it('gives a manual suppression the policy\'s expiry, and refuses an expiry that is no date or is past', async () => {
+      await open({ expiresAfterMs: { manual: 30 * DAY } });
+      const before = Date.now();
+      await ledger.suppress('ann@example.com', { actor: 'support' }, scope);
+      const expiresAt = (await suppressed()).suppressed!.expiresAt!.getTime();
+      expect(expiresAt).toBeGreaterThanOrEqual(before + 30 * DAY - 1000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 30 * DAY + 1000);
+      await expect(ledger.suppress('bob@example.com', { actor: 'support', expiresAt: new Date('nope') }, scope)).rejects.toThrow(KeplarsLedgerInputError);
+      await expect(ledger.suppress('bob@example.com', { actor: 'support', expiresAt: new Date(Date.now() - 1000) }, scope)).rejects.toThrow(/expiresAt must be a Date in the future/);
+      await expect(ledger.check([42 as unknown as string], scope)).rejects.toThrow(KeplarsLedgerInputError);
+    });
+
+    it('keeps two tenants\' events apart in a shared list, even with one id', async () => {
+      await open({ shared: true, softBounces: { count: 2, windowMs: DAY } });
+      await record('email.bounced', { id: 'evt_same', tenant: 't1', bounceType: 'soft', recipient: 'dan@example.com' });
+      expect((await suppressed('dan@example.com', 't2')).sendable).toBe(true);
+      const second = event('email.bounced', at({ id: 'evt_same', tenant: 't2', bounceType: 'soft', recipient: 'dan@example.com', emailId: 'em_t2' }));
+      expect((await ledger.record(second))?.suppressed).toMatchObject({ reason: 'soft-bounces' });
+      expect((await suppressed('dan@example.com', 't1')).sendable).toBe(false);
+      // Another endpoint's shared list is its own.
+      expect((await ledger.check(['dan@example.com'], { endpoint: `${scope.endpoint}_other`, tenant: '' }))[0]!.sendable).toBe(true);
     });
 
     it('suppresses a reactivated address again when it bounces hard again, not for a bounce from before', async () => {
@@ -297,13 +322,14 @@ describe.each(stores)('the email ledger on the %s store', (_, createStore) => {
       } while (cursor);
       expect(seen.sort()).toEqual(['p0@example.com', 'p1@example.com', 'p2@example.com', 'p3@example.com', 'p4@example.com']);
       await expect(ledger.suppressions(scope, 2, 'not-a-cursor')).rejects.toThrow(KeplarsCursorError);
+      await expect(ledger.emails(undefined, 2, Buffer.from(JSON.stringify(['x', 'a', 'b', 'c'])).toString('base64url'))).rejects.toThrow(KeplarsCursorError);
     });
 
     it('lists emails by their first event, newest first', async () => {
       const t = Date.now() - HOUR;
       for (let i = 0; i < 5; i++) await record('email.sent', { emailId: `em_${i}`, at: t + (i === 4 ? 0 : i * 1000) });
-      const first = await ledger.emails(scope, 3, undefined);
-      const second = await ledger.emails(scope, 3, first.next);
+      const first = await ledger.emails(scope.tenant, 3, undefined);
+      const second = await ledger.emails(scope.tenant, 3, first.next);
       expect([...first.items, ...second.items].map((email) => email.emailId)).toEqual(['em_3', 'em_2', 'em_1', 'em_0', 'em_4']);
       expect(second.next).toBeUndefined();
     });
@@ -375,6 +401,25 @@ describe.each(stores.filter(([name]) => name !== 'memory'))('the email ledger on
         clicks: expect.objectContaining({ count: times('email.clicked').length }),
       });
     }
+  });
+
+  it('lists an endpoint\'s emails only, though every endpoint shares the tables', async () => {
+    const [a, b] = [`ep_${randomUUID().slice(0, 8)}`, `ep_${randomUUID().slice(0, 8)}`];
+    const [ledgerA, ledgerB] = [await open(a), await open(b)];
+    await ledgerA.record(event('email.sent', { endpoint: a, emailId: 'em_a' }));
+    await ledgerB.record(event('email.sent', { endpoint: b, emailId: 'em_b', tenant: 'acme' }));
+    expect((await ledgerA.emails(undefined, 50, undefined)).items.map((email) => email.emailId)).toEqual(['em_a']);
+    expect((await ledgerB.emails(undefined, 50, undefined)).items.map((email) => [email.emailId, email.tenant])).toEqual([['em_b', 'acme']]);
+  });
+
+  it('fails only the event the database refuses, not its turn\'s neighbours', async () => {
+    const endpoint = `ep_${randomUUID().slice(0, 8)}`;
+    const ledger = await open(endpoint);
+    const good = [event('email.sent', { endpoint, emailId: 'em_ok_1' }), event('email.sent', { endpoint, emailId: 'em_ok_2' })];
+    const refused = { ...ledgerEntryOf(event('email.sent', { endpoint, emailId: 'em_bad' }))!, occurredAt: new Date(Number.NaN) };
+    const results = await Promise.allSettled([ledger.record(good[0]!), ledger.store.record(refused, undefined, ledger.settings.policy), ledger.record(good[1]!)]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await ledger.emails(undefined, 50, undefined)).items.map((email) => email.emailId).sort()).toEqual(['em_ok_1', 'em_ok_2']);
   });
 
   it('applies a suppression that a crash left undone: the retry finds the record, and still suppresses, once', async () => {

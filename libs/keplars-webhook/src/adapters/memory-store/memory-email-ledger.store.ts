@@ -140,11 +140,11 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
     return { ...view(email), timeline };
   }
 
-  async emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
+  async emails(endpoint: string, tenant: string | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
     const sortKey = (email: EmailState): [number, string, string, string] => [-email.firstEventAt, email.scope.endpoint, email.scope.tenant, email.emailId];
-    const after = page.cursor === undefined ? undefined : (decodeCursor(page.cursor, 4) as [number, string, string, string]);
+    const after = page.cursor === undefined ? undefined : (decodeCursor(page.cursor, 'nsss') as [number, string, string, string]);
     const matching = [...this.emailsByKey.values()]
-      .filter((email) => scope === undefined || (email.scope.endpoint === scope.endpoint && email.scope.tenant === scope.tenant))
+      .filter((email) => email.scope.endpoint === endpoint && (tenant === undefined || email.scope.tenant === tenant))
       .filter((email) => after === undefined || compareKeys(sortKey(email), after) > 0)
       .sort((a, b) => compareKeys(sortKey(a), sortKey(b)));
     const items = matching.slice(0, page.limit);
@@ -163,7 +163,7 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
   }
 
   async suppressions(scope: LedgerScope, page: PageRequest): Promise<LedgerPage<StoredSuppression>> {
-    const after = page.cursor === undefined ? undefined : (decodeCursor(page.cursor, 2) as [number, string]);
+    const after = page.cursor === undefined ? undefined : (decodeCursor(page.cursor, 'ns') as [number, string]);
     const prefix = key(scope, '');
     const listed: { sort: [number, string]; item: StoredSuppression }[] = [];
     for (const [stateKey, state] of this.addresses) {
@@ -179,7 +179,7 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
     return { items: items.map((entry) => entry.item), next: listed.length > page.limit && last ? encodeCursor(last.sort) : undefined };
   }
 
-  async suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {
+  async suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<{ newly: boolean; change: SuppressionChange }> {
     const state = this.addressOf(scope, address);
     const before = this.active(state);
     // After the last reactivation and every earlier manual cause: two calls in one millisecond still
@@ -187,8 +187,8 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
     const manualTimes = [...state.causes.values()].filter((cause) => cause.reason === 'manual').map((cause) => cause.at + 1);
     const at = Math.max(this.now(), state.reactivatedAt + 1, ...manualTimes);
     this.addCause(state, { id: `manual:${randomUUID()}`, reason: 'manual', at, expiresAt: manual.expiresAt?.getTime(), eventId: undefined, actor: manual.actor, note: manual.note });
-    if (before !== undefined || this.active(state) === undefined) return undefined;
-    return this.change(state, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });
+    const change = this.change(state, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });
+    return { newly: before === undefined && this.active(state) !== undefined, change };
   }
 
   async reactivate(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {

@@ -79,10 +79,6 @@ export class PgPoolConnection implements SqlConnection {
     }
   }
 
-  sessionOf(driverTransaction: unknown): SqlSession {
-    return onClient(driverTransaction as KeplarsPgClient);
-  }
-
   async close(): Promise<void> {
     if (this.ownsPool) await this.pool.end();
   }

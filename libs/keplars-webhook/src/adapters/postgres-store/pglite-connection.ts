@@ -55,10 +55,6 @@ export class PGliteConnection implements SqlConnection {
     return this.db.transaction((transaction) => work(on(transaction), transaction));
   }
 
-  sessionOf(driverTransaction: unknown): SqlSession {
-    return on(driverTransaction as KeplarsPGliteSession);
-  }
-
   async close(): Promise<void> {
     if (this.ownsDatabase) await this.db.close();
   }

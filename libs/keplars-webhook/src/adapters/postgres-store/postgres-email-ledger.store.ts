@@ -22,6 +22,9 @@ import { StatementBatch, type BatchedCall } from './statement-batch.js';
 
 type Row = Record<string, unknown>;
 
+/** An event's answer from its turn's statement. */
+type BatchResult = { readonly recorded: boolean } | { readonly failed: unknown };
+
 
 
 /** Emails pruned per statement, so one round never holds many locks. */
@@ -32,8 +35,9 @@ const NOW = "date_trunc('milliseconds', clock_timestamp())";
 
 /**
  * The email ledger and suppression list in Postgres (SPEC §8), in the deduplication store's schema
- * and database. `record` runs in the transaction of the event's handled mark, so a ledger write and
- * the mark commit together: retries, concurrent copies and crashes neither lose nor repeat a count.
+ * and database. An event is recorded once: the timeline's key is its id, and its record is one commit
+ * (a statement shared by the turn's events), so a retry, a concurrent copy or a run after a crash finds
+ * it and counts nothing again. Its suppression step is one idempotent function call.
  *
  * Each email's row is changed by one upsert whose every column is a max, a min, a sum or "the value
  * of the earliest event" (ties broken by event id in byte order), so the result does not depend on
@@ -42,7 +46,7 @@ const NOW = "date_trunc('milliseconds', clock_timestamp())";
  */
 export class PostgresEmailLedgerStore implements EmailLedgerStore {
   private readonly sql: ReturnType<typeof ledgerStatements>;
-  private readonly batch: StatementBatch<LedgerEntry, boolean>;
+  private readonly batch: StatementBatch<LedgerEntry, BatchResult>;
 
   constructor(
     private readonly connection: SqlConnection,
@@ -67,8 +71,9 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
    */
   async record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite> {
     const key = `${entry.scope.endpoint}\u0000${entry.scope.tenant}\u0000${entry.eventId}`;
-    const recorded = await new Promise<boolean>((succeed, fail) => this.batch.add({ key, args: entry, succeed, fail }));
-    return { recorded, suppressed: signal === undefined ? undefined : await this.signal(signal, policy) };
+    const result = await new Promise<BatchResult>((succeed, fail) => this.batch.add({ key, args: entry, succeed, fail }));
+    if ('failed' in result) throw result.failed;
+    return { recorded: result.recorded, suppressed: signal === undefined ? undefined : await this.signal(signal, policy) };
   }
 
   private async signal(signal: SuppressionSignal, policy: SuppressionPolicy): Promise<SuppressionChange | undefined> {
@@ -96,8 +101,22 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     return rows[0] === undefined ? undefined : changeOf(rows[0]);
   }
 
-  /** One turn's events in one statement: each recorded once, all committed together. */
-  private async recordBatch(calls: readonly BatchedCall<LedgerEntry, boolean>[]): Promise<readonly boolean[]> {
+  /**
+   * One turn's events in one statement: each recorded once, all committed together. If the statement
+   * fails, each event is tried on its own, so one that the database refuses fails alone (and not its
+   * neighbours, on every retry).
+   */
+  private async recordBatch(calls: readonly BatchedCall<LedgerEntry, BatchResult>[]): Promise<readonly BatchResult[]> {
+    try {
+      const recorded = await this.recordTogether(calls);
+      return calls.map((call) => ({ recorded: recorded.has(call.key) }));
+    } catch (error) {
+      if (calls.length === 1) return [{ failed: error }];
+      return Promise.all(calls.map(async (call): Promise<BatchResult> => (await this.recordBatch([call]))[0]!));
+    }
+  }
+
+  private async recordTogether(calls: readonly BatchedCall<LedgerEntry, BatchResult>[]): Promise<ReadonlySet<string>> {
     const entries = calls.map((call) => call.args);
     const column = <T>(of: (entry: LedgerEntry) => T) => entries.map(of);
     const { rows } = await this.connection.query(
@@ -119,8 +138,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
       ],
       'keplars_ledger_record_batch',
     );
-    const recorded = new Set(rows.map((row) => `${row.endpoint as string}\u0000${row.tenant as string}\u0000${row.event_id as string}`));
-    return calls.map((call) => recorded.has(call.key));
+    return new Set(rows.map((row) => `${row.endpoint as string}\u0000${row.tenant as string}\u0000${row.event_id as string}`));
   }
 
   async email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined> {
@@ -134,15 +152,15 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     return { ...emailOf(rows[0]!), timeline };
   }
 
-  async emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 4);
+  async emails(endpoint: string, tenant: string | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'nsss');
     const { rows } = await this.connection.query(
       `SELECT * FROM ${this.tables.emails}
-       WHERE ($1::text IS NULL OR (endpoint = $1 AND tenant = $2))
+       WHERE endpoint = $1 AND ($2::text IS NULL OR tenant = $2)
          AND ($3::timestamptz IS NULL OR first_event_at < $3 OR (first_event_at = $3 AND (endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C") > ($4, $5, $6)))
        ORDER BY first_event_at DESC, endpoint COLLATE "C", tenant COLLATE "C", email_id COLLATE "C"
        LIMIT $7`,
-      [scope?.endpoint ?? null, scope?.tenant ?? null, after ? new Date(-Number(after[0])) : null, after?.[1] ?? null, after?.[2] ?? null, after?.[3] ?? null, page.limit + 1],
+      [endpoint, tenant ?? null, after ? new Date(-Number(after[0])) : null, after?.[1] ?? null, after?.[2] ?? null, after?.[3] ?? null, page.limit + 1],
     );
     const items = rows.slice(0, page.limit).map(emailOf);
     const last = items[items.length - 1];
@@ -154,7 +172,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
   }
 
   async suppressions(scope: LedgerScope, page: PageRequest): Promise<LedgerPage<StoredSuppression>> {
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 2);
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, 'ns');
     const { rows } = await this.connection.query(
       `${this.sql.active}
          AND ($3::timestamptz IS NULL OR c.at < $3 OR (c.at = $3 AND a.address_hash COLLATE "C" > $4))
@@ -167,7 +185,7 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
     return { items, next: rows.length > page.limit && last ? encodeCursor([-last.since.getTime(), last.addressHash]) : undefined };
   }
 
-  suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<SuppressionChange | undefined> {
+  suppress(scope: LedgerScope, address: ListedAddress, manual: ManualChange): Promise<{ newly: boolean; change: SuppressionChange }> {
     return this.connection.transaction(async (session) => {
       await this.lockAddress(session, scope, address);
       const before = await this.activeIn(session, scope, [address.hash]);
@@ -179,8 +197,8 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
          FROM ${this.tables.addresses} a WHERE a.endpoint = $1 AND a.tenant = $2 AND a.address_hash = $3`,
         [scope.endpoint, scope.tenant, address.hash, `manual:${randomUUID()}`, manual.expiresAt ?? null, manual.actor, manual.note ?? null],
       );
-      if (before.size > 0 || (await this.activeIn(session, scope, [address.hash])).size === 0) return undefined;
-      return this.addChange(session, scope, address, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note });
+      const newly = before.size === 0 && (await this.activeIn(session, scope, [address.hash])).size > 0;
+      return { newly, change: await this.addChange(session, scope, address, { change: 'suppressed', reason: 'manual', eventId: undefined, emailId: undefined, actor: manual.actor, note: manual.note }) };
     });
   }
 
@@ -214,8 +232,15 @@ export class PostgresEmailLedgerStore implements EmailLedgerStore {
   forget(address: ListedAddress): Promise<number> {
     const { emails, emailEvents, addresses, suppressionChanges } = this.tables;
     return this.connection.transaction(async (session) => {
-      await session.query(`DELETE FROM ${emailEvents} ev USING ${emails} e WHERE e.recipient_address = $1 AND ev.endpoint = e.endpoint AND ev.tenant = e.tenant AND ev.email_id = e.email_id`, [address.address]);
-      const { rowCount } = await session.query(`DELETE FROM ${emails} WHERE recipient_address = $1`, [address.address]);
+      // The emails first (their rows locked from here on: a turn that records another event of one of
+      // them waits, then makes it anew), and their timelines in the same statement.
+      const { rows } = await session.query(
+        `WITH gone AS (DELETE FROM ${emails} WHERE recipient_address = $1 RETURNING endpoint, tenant, email_id),
+              timeline AS (DELETE FROM ${emailEvents} ev USING gone WHERE ev.endpoint = gone.endpoint AND ev.tenant = gone.tenant AND ev.email_id = gone.email_id)
+         SELECT count(*) AS n FROM gone`,
+        [address.address],
+      );
+      const rowCount = Number(rows[0]?.n ?? 0);
       await session.query(`UPDATE ${suppressionChanges} SET address = NULL WHERE address_hash = $1`, [address.hash]);
       await session.query(
         `INSERT INTO ${suppressionChanges} (endpoint, tenant, address_hash, change, at) SELECT endpoint, tenant, address_hash, 'forgotten', ${NOW} FROM ${addresses} WHERE address_hash = $1 AND address IS NOT NULL`,
@@ -337,7 +362,10 @@ function ledgerStatements({ emails, emailEvents, addresses, suppressionCauses }:
       WHERE a.endpoint = $1 AND a.tenant = $2`,
     pruneEmails: `
       WITH old AS (
-        DELETE FROM ${emails} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${emails} WHERE first_event_at < $1 AND last_event_at < $1 LIMIT $2))
+        DELETE FROM ${emails} WHERE ctid = ANY(ARRAY(
+          -- In key order, as the turns lock them, and passing over rows a turn holds: no deadlock with recording.
+          SELECT ctid FROM ${emails} WHERE first_event_at < $1 AND last_event_at < $1
+          ORDER BY endpoint, tenant, email_id LIMIT $2 FOR UPDATE SKIP LOCKED))
         RETURNING endpoint, tenant, email_id
       ), timeline AS (
         DELETE FROM ${emailEvents} ev USING old WHERE ev.endpoint = old.endpoint AND ev.tenant = old.tenant AND ev.email_id = old.email_id

@@ -31,11 +31,6 @@ export interface SqlConnection extends SqlSession {
    * (a `PoolClient`, an `EntityManager`, a PGlite `Transaction`), which handlers are given.
    */
   transaction<T>(work: (session: SqlSession, driverTransaction: unknown) => Promise<T>): Promise<T>;
-  /**
-   * A session on a transaction {@link transaction} handed out as `driverTransaction`: how the email
-   * ledger writes inside a transactional handler's transaction.
-   */
-  sessionOf(driverTransaction: unknown): SqlSession;
   /** Releases what the store opened itself (its own pool or PGlite); a connection of the app's is left open. */
   close(): Promise<void>;
 }

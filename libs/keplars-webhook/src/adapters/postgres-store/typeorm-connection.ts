@@ -70,12 +70,11 @@ export class TypeOrmConnection implements SqlConnection {
   }
 
   transaction<T>(work: (session: SqlSession, driverTransaction: unknown) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => work(this.sessionOf(manager), manager));
-  }
-
-  sessionOf(driverTransaction: unknown): SqlSession {
-    const runner = (driverTransaction as KeplarsTypeOrmEntityManager).queryRunner!;
-    return { query: async (text, params) => resultOf(await runner.query(text, params as unknown[] | undefined, true)) };
+    return this.dataSource.transaction((manager) => {
+      const runner = manager.queryRunner!;
+      const session: SqlSession = { query: async (text, params) => resultOf(await runner.query(text, params as unknown[] | undefined, true)) };
+      return work(session, manager);
+    });
   }
 
   async close(): Promise<void> {

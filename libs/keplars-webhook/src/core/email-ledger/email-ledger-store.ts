@@ -142,14 +142,17 @@ export interface EmailLedgerStore {
    */
   record(entry: LedgerEntry, signal: SuppressionSignal | undefined, policy: SuppressionPolicy): Promise<LedgerWrite>;
   email(scope: LedgerScope, emailId: string): Promise<LedgerEmailWithTimeline | undefined>;
-  /** Emails, the most recently started first (by their first event); every scope when `scope` is undefined. */
-  emails(scope: LedgerScope | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;
+  /** An endpoint's emails, the most recently started first (by their first event); of every tenant when `tenant` is undefined. */
+  emails(endpoint: string, tenant: string | undefined, page: PageRequest): Promise<LedgerPage<LedgerEmail>>;
   /** The active suppressions of these hashes, now. */
   check(scope: LedgerScope, hashes: readonly string[]): Promise<ReadonlyMap<string, ActiveSuppression>>;
   /** Suppressed addresses, most recent first. */
   suppressions(scope: LedgerScope, page: PageRequest): Promise<LedgerPage<StoredSuppression>>;
-  /** Suppresses by hand; returns the change when the address was not suppressed before. */
-  suppress(scope: LedgerScope, address: ListedAddress, change: ManualChange): Promise<SuppressionChange | undefined>;
+  /**
+   * Suppresses by hand (a cause of its own, on top of any other), always recording the change; `newly`
+   * says whether the address was not suppressed before.
+   */
+  suppress(scope: LedgerScope, address: ListedAddress, change: ManualChange): Promise<{ readonly newly: boolean; readonly change: SuppressionChange }>;
   /** Lifts every suppression of the address so far; returns the change when it was suppressed. */
   reactivate(scope: LedgerScope, address: ListedAddress, change: ManualChange): Promise<SuppressionChange | undefined>;
   /** Every change to the address's place on the list, oldest first. */

@@ -2,6 +2,7 @@ import { MemoryEmailLedgerStore } from '../../adapters/memory-store/memory-email
 import type { KeplarsEvent } from '../0-event/keplars-event.js';
 import { EmailLedger } from './email-ledger.js';
 import { statusOfType, rankOfStatus, isFinalStatus } from './email-status.js';
+import { ledgerEntryOf } from './ledger-entry.js';
 
 const DAY = 86_400_000;
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -54,5 +55,13 @@ describe('manual changes in one millisecond', () => {
     const scope = { endpoint: 'default', tenant: '' };
     for (let i = 0; i < 5; i++) await ledger.suppress('ann@example.com', { actor: 'support', note: `call ${i}` }, scope);
     expect((await ledger.check(['ann@example.com'], scope))[0]!.suppressed).toMatchObject({ reason: 'manual', note: 'call 0' });
+  });
+});
+
+describe('what an event puts on the ledger', () => {
+  it('keeps only string fields, without NUL characters (Postgres refuses them): a list where a recipient belongs is left out', () => {
+    const entry = ledgerEntryOf({ ...event('email.bounced', Date.now()), recipient: ['b@example.com'], subject: 'Hi\u0000there', bounceReason: { code: 550 }, bounceType: 'hard' } as unknown as KeplarsEvent);
+    expect(entry).toMatchObject({ recipient: undefined, subject: 'Hithere', details: { bounceType: 'hard' } });
+    expect(entry!.details).not.toHaveProperty('bounceReason');
   });
 });

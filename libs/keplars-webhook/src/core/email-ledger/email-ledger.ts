@@ -13,7 +13,7 @@ import type {
 } from './email-ledger-store.js';
 import { ledgerEntryOf, scopeOf, type LedgerScope } from './ledger-entry.js';
 import { KeplarsLedgerInputError } from './ledger-cursor.js';
-import { AddressHasher, normalizeAddress, suppressionScopeOf, suppressionSignalOf, type SuppressionPolicy } from './suppression-policy.js';
+import { AddressHasher, expiryOf, listEventKey, normalizeAddress, suppressionScopeOf, suppressionSignalOf, type SuppressionPolicy } from './suppression-policy.js';
 
 /** The name the ledger's own handler is known by in logs, metrics and deduplication marks. */
 export const LEDGER_HANDLER = 'KeplarsEmailLedger.record';
@@ -123,8 +123,9 @@ export class EmailLedger {
       subscriptions: [{ patterns: SUPPRESSING_TYPES, endpoints: [this.endpoint] }],
       after: LEDGER_HANDLER,
       invoke: async (event: KeplarsEvent) => {
-        const scope = suppressionScopeOf(scopeOf(event), this.settings.policy);
-        for (const change of await this.store.suppressedBy(scope, event.id)) {
+        const origin = scopeOf(event);
+        const scope = suppressionScopeOf(origin, this.settings.policy);
+        for (const change of await this.store.suppressedBy(scope, listEventKey(origin, event.id, this.settings.policy))) {
           await react({
             address: change.address ?? '',
             reason: change.reason!,
@@ -158,6 +159,8 @@ export class EmailLedger {
   /** Whether each address may be emailed now, in the order given. */
   async check(addresses: readonly string[], scope: LedgerScope): Promise<AddressStanding[]> {
     const hasher = this.hashing();
+    const wrong = addresses.findIndex((address) => typeof address !== 'string');
+    if (wrong !== -1) throw new KeplarsLedgerInputError(`addresses must be strings; item ${wrong} is ${typeof addresses[wrong]}.`);
     const listed = addresses.map((address) => hasher.listed(address));
     const active = listed.length === 0 ? new Map<string, ActiveSuppression>() : await this.store.check(this.listScope(scope), [...new Set(listed.map((entry) => entry.hash))]);
     return addresses.map((address, index) => {
@@ -170,10 +173,17 @@ export class EmailLedger {
     return this.store.suppressions(this.listScope(scope), { limit: pageSize(limit), cursor });
   }
 
+  /** Resolves whether the address was not suppressed before; the change is recorded either way. */
   async suppress(address: string, change: { actor: string; note?: string | undefined; expiresAt?: Date | undefined }, scope: LedgerScope): Promise<boolean> {
-    const made = await this.store.suppress(this.listScope(scope), this.listed(address), { actor: change.actor, note: change.note, expiresAt: change.expiresAt });
-    if (made) this.log.log(`Email ledger: ${change.actor} suppressed ${made.address}${change.note ? ` (${change.note})` : ''}.`);
-    return made !== undefined;
+    const listed = this.listed(address);
+    const now = Date.now();
+    const expiresAt = change.expiresAt ?? expiryOf('manual', new Date(now), this.settings.policy);
+    if (expiresAt !== undefined && (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now)) {
+      throw new KeplarsLedgerInputError(`expiresAt must be a Date in the future (got ${expiresAt instanceof Date ? expiresAt.toString() : String(expiresAt)}); leave it out to suppress until reactivated.`);
+    }
+    const { newly, change: made } = await this.store.suppress(this.listScope(scope), listed, { actor: change.actor, note: change.note, expiresAt });
+    this.log.log(`Email ledger: ${change.actor} suppressed ${made.address ?? listed.address}${change.note ? ` (${change.note})` : ''}${newly ? '' : ', already suppressed'}.`);
+    return newly;
   }
 
   async reactivate(address: string, change: { actor: string; note?: string | undefined }, scope: LedgerScope): Promise<boolean> {
@@ -190,9 +200,11 @@ export class EmailLedger {
     return this.store.email(scope, emailId);
   }
 
-  async emails(scope: LedgerScope | undefined, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<LedgerEmail>> {
-    return this.store.emails(scope, { limit: pageSize(limit), cursor });
+  /** This endpoint's emails, the most recently started first; of every tenant unless `tenant` is given. */
+  async emails(tenant: string | undefined, limit: number | undefined, cursor: string | undefined): Promise<LedgerPage<LedgerEmail>> {
+    return this.store.emails(this.endpoint, tenant, { limit: pageSize(limit), cursor });
   }
+
 
   forget(address: string): Promise<number> {
     return this.store.forget(this.listed(address));
@@ -208,6 +220,7 @@ export class EmailLedger {
   }
 
   private listed(address: string) {
+    if (typeof address !== 'string') throw new KeplarsAddressError(`the address must be a string such as ann@example.com (got ${typeof address}).`);
     const listed = this.hashing().listed(address);
     if (listed.address === '' || !listed.address.includes('@')) {
       throw new KeplarsAddressError(`"${address}" is not an email address: the suppression list keeps addresses such as ann@example.com.`);

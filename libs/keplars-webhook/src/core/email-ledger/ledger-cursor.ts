@@ -25,14 +25,15 @@ export class KeplarsCursorError extends KeplarsLedgerInputError {
   }
 }
 
-/** The sort key a cursor holds: `length` strings (or numbers). */
-export function decodeCursor(cursor: string, length: number): (string | number)[] {
+/** The sort key a cursor holds, of this shape (`'n'` a number, `'s'` a string, per position: `'nss'`). */
+export function decodeCursor(cursor: string, shape: string): (string | number)[] {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new KeplarsCursorError(cursor);
   }
-  if (!Array.isArray(key) || key.length !== length || !key.every((part) => typeof part === 'string' || typeof part === 'number')) throw new KeplarsCursorError(cursor);
+  const fits = (part: unknown, kind: string) => (kind === 'n' ? typeof part === 'number' && Number.isFinite(part) : typeof part === 'string');
+  if (!Array.isArray(key) || key.length !== shape.length || !key.every((part, index) => fits(part, shape[index]!))) throw new KeplarsCursorError(cursor);
   return key as (string | number)[];
 }

@@ -46,38 +46,51 @@ export function scopeOf(event: Pick<KeplarsEvent, 'endpoint' | 'tenant'>): Ledge
 
 /** The entry an event makes, or `undefined` when it names no email (nothing to attach it to). */
 export function ledgerEntryOf(event: KeplarsEvent): LedgerEntry | undefined {
-  if (event.emailId === undefined || event.emailId === '') return undefined;
+  const emailId = text(event.emailId);
+  if (emailId === undefined) return undefined;
   return {
     scope: scopeOf(event),
-    eventId: event.id,
-    emailId: event.emailId,
-    type: event.type,
+    eventId: text(event.id) ?? '',
+    emailId,
+    type: text(event.type) ?? '',
     occurredAt: event.timestamp,
     rank: rankOfStatus(statusOfType(event.type)),
     details: detailsOf(event),
-    recipient: event.recipient || undefined,
-    subject: event.subject || undefined,
+    recipient: text(event.recipient),
+    subject: text(event.subject),
     engagement: event.type === 'email.opened' ? 'open' : event.type === 'email.clicked' ? 'click' : undefined,
   };
 }
 
 const NO_DETAILS: TimelineDetails = Object.freeze({});
 
+/**
+ * A field as the ledger keeps it: a non-empty string without NUL characters (which Postgres' text
+ * refuses), or nothing. The wire's fields are whatever Keplars put there: a list or an object where a
+ * string belongs is left out rather than failing the event (and, on Postgres, its turn's neighbours).
+ */
+function text(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const clean = value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+  return clean === '' ? undefined : clean;
+}
+
 function detailsOf(event: KeplarsEvent): TimelineDetails {
   const fields: { -readonly [K in keyof TimelineDetails]: TimelineDetails[K] } = {};
   switch (event.type) {
     case 'email.bounced':
-      if ('bounceType' in event && event.bounceType) fields.bounceType = event.bounceType;
-      if ('bounceReason' in event && event.bounceReason) fields.bounceReason = event.bounceReason;
+      if ('bounceType' in event && (event.bounceType === 'hard' || event.bounceType === 'soft')) fields.bounceType = event.bounceType;
+      if ('bounceReason' in event) fields.bounceReason = text(event.bounceReason);
       break;
     case 'email.clicked':
-      if ('url' in event && event.url) fields.url = event.url;
+      if ('url' in event) fields.url = text(event.url);
       break;
     case 'email.failed':
-      if ('failureReason' in event && event.failureReason) fields.failureReason = event.failureReason;
+      if ('failureReason' in event) fields.failureReason = text(event.failureReason);
       break;
     default:
       return NO_DETAILS;
   }
+  for (const key of Object.keys(fields) as (keyof TimelineDetails)[]) if (fields[key] === undefined) delete fields[key];
   return fields;
 }

@@ -13,12 +13,12 @@ export interface SuppressionPolicy {
   readonly softBounces: { readonly count: number; readonly windowMs: number } | undefined;
   /** How long a suppression for each reason lasts, from the event that caused it; absent: until reactivated. */
   readonly expiresAfterMs: Readonly<Partial<Record<SuppressionReason, number>>>;
-  /** One list for every endpoint and tenant, instead of one each. */
+  /** One list for every tenant of the endpoint (module import), instead of one per tenant. */
   readonly shared: boolean;
 }
 
-/** Where the list of a shared policy lives. */
-export const SHARED_SCOPE: LedgerScope = Object.freeze({ endpoint: '*', tenant: '' });
+/** The tenant of an endpoint's shared list. */
+const SHARED_TENANT = '*';
 
 /**
  * An address as the list keys it: trimmed and lower-cased (mail providers ignore case in practice,
@@ -35,6 +35,7 @@ export interface SuppressionSignal {
   readonly scope: LedgerScope;
   readonly address: ListedAddress;
   readonly kind: 'hard-bounce' | 'complaint' | 'soft-bounce';
+  /** The event as the list keys it ({@link listEventKey}). */
   readonly eventId: string;
   readonly emailId: string | undefined;
   readonly at: Date;
@@ -60,7 +61,15 @@ export class AddressHasher {
 
 /** The list an event's address belongs to under the policy. */
 export function suppressionScopeOf(scope: LedgerScope, policy: SuppressionPolicy): LedgerScope {
-  return policy.shared ? SHARED_SCOPE : scope;
+  return policy.shared ? { endpoint: scope.endpoint, tenant: SHARED_TENANT } : scope;
+}
+
+/**
+ * An event as the list keys it (its causes, soft bounces and changes): its id, and in a shared list
+ * its tenant before it (`acme/evt_1`), since two tenants' events may carry one id.
+ */
+export function listEventKey(scope: LedgerScope, eventId: string, policy: SuppressionPolicy): string {
+  return policy.shared ? `${scope.tenant}/${eventId}` : eventId;
 }
 
 /**
@@ -72,7 +81,7 @@ export function suppressionSignalOf(entry: LedgerEntry, policy: SuppressionPolic
   const kind = entry.type === 'email.complained' ? 'complaint' : entry.type === 'email.bounced' ? bounceKind(entry) : undefined;
   if (kind === undefined || entry.recipient === undefined || normalizeAddress(entry.recipient) === '') return undefined;
   if (kind === 'soft-bounce' && policy.softBounces === undefined) return undefined;
-  return { scope: suppressionScopeOf(entry.scope, policy), address: hasher.listed(entry.recipient), kind, eventId: entry.eventId, emailId: entry.emailId, at: entry.occurredAt };
+  return { scope: suppressionScopeOf(entry.scope, policy), address: hasher.listed(entry.recipient), kind, eventId: listEventKey(entry.scope, entry.eventId, policy), emailId: entry.emailId, at: entry.occurredAt };
 }
 
 function bounceKind(entry: LedgerEntry): SuppressionSignal['kind'] | undefined {

@@ -101,7 +101,7 @@ export class KeplarsEmailLedger {
   /** Emails by their first event (when they started), newest first; of every tenant unless `tenant` is given. */
   emails(page: KeplarsPageOptions = {}): Promise<LedgerPage<LedgerEmail>> {
     const ledger = this.ledgers.of(page.endpoint);
-    return ledger.emails(page.tenant === undefined ? undefined : scopeIn(ledger, page), page.limit, page.cursor);
+    return ledger.emails(page.tenant, page.limit, page.cursor);
   }
 
   /**

@@ -7,8 +7,8 @@ import { PostgresIdempotencyStore } from '../../adapters/postgres-store/postgres
 import type { KeplarsLogger } from '../../core/ports/log.js';
 
 /**
- * The endpoint's ledger, beside its deduplication store: in the same Postgres schema (its writes then
- * commit in the handled mark's transaction), or in memory beside the memory store. The options check
+ * The endpoint's ledger, beside its deduplication store: in the same Postgres schema (each event
+ * recorded once, by its id, in one commit), or in memory beside the memory store. The options check
  * refused every other store at startup.
  */
 export async function createEmailLedger(endpoint: string, store: KeplarsIdempotencyStore, settings: EmailLedgerSettings, logger: Pick<KeplarsLogger, 'log' | 'warn' | 'error'>): Promise<EmailLedger> {

@@ -117,7 +117,7 @@ export interface KeplarsSuppressionOptions {
    * @default { 'soft-bounces': 30 }
    */
   expireAfterDays?: Partial<Record<'hard-bounce' | 'complaint' | 'soft-bounces' | 'manual', number>>;
-  /** One list for every endpoint and tenant of this import, instead of one per tenant. @default false */
+  /** One list for every tenant of this import, instead of one per tenant (each import keeps its own). @default false */
   shared?: boolean;
 }
 
