@@ -34,44 +34,55 @@ beforeAll(() => {
 afterAll(() => build.remove());
 afterAll(() => console.log([`Exactly-once effects: seed ${SEED}, ${EVENTS} events x ${COPIES} concurrent copies, ${WORKERS} workers SIGKILLed at random and replaced, queue on ${QUEUE}`, ...report].join('\n')));
 
+
+/**
+ * A describe's own schema (with the app's `effects` table) and the app processes it starts, each with
+ * `env` on top of the common settings; all stopped and dropped after. `pool` is set once it has begun.
+ */
+function effectsApps(label: string, env: Record<string, string>) {
+  const world = {
+    schema: uniqueSchema(label),
+    pool: undefined as unknown as Pool,
+    running: new Set<QueueAppProcess>(),
+    start: async (role: 'receive' | 'process'): Promise<QueueAppProcess> => {
+      const app = await QueueAppProcess.spawn(SCRIPT, role, {
+        KEPLARS_LIBRARY: build.library,
+        KEPLARS_ROLE: role,
+        KEPLARS_SECRET: SECRET,
+        EFFECTS_QUEUE: QUEUE,
+        EFFECTS_DATABASE_URL: POSTGRES_URL,
+        EFFECTS_REDIS_URL: REDIS_URL,
+        EFFECTS_SCHEMA: world.schema,
+        ...env,
+      });
+      world.running.add(app);
+      return app;
+    },
+  };
+  beforeAll(async () => {
+    world.pool = connectPostgres();
+    await world.pool.query(`CREATE SCHEMA ${world.schema}`);
+    await world.pool.query(`CREATE TABLE ${world.schema}.effects (event_id text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+  });
+  afterAll(async () => {
+    await Promise.all([...world.running].map((app) => app.stop()));
+    await world.pool.end();
+    await dropSchemas(world.schema, `${world.schema}_queue`);
+    if (QUEUE === 'redis') {
+      const redis = connectRedis();
+      await deleteKeys(redis, world.schema);
+      await redis.quit();
+    }
+  });
+  return world;
+}
+
 describe.each([
   ['a transactional handler', true],
   ['a plain handler', false],
 ] as const)('queue mode on %s with workers killed mid-handler', (kind, transactional) => {
-  const schema = uniqueSchema(transactional ? 'once_tx' : 'once_plain');
-  let pool: Pool;
-  const running = new Set<QueueAppProcess>();
-
-  const start = async (role: 'receive' | 'process'): Promise<QueueAppProcess> => {
-    const app = await QueueAppProcess.spawn(SCRIPT, role, {
-      KEPLARS_LIBRARY: build.library,
-      KEPLARS_ROLE: role,
-      KEPLARS_SECRET: SECRET,
-      EFFECTS_QUEUE: QUEUE,
-      EFFECTS_DATABASE_URL: POSTGRES_URL,
-      EFFECTS_REDIS_URL: REDIS_URL,
-      EFFECTS_SCHEMA: schema,
-      EFFECTS_TRANSACTIONAL: transactional ? '1' : '0',
-    });
-    running.add(app);
-    return app;
-  };
-
-  beforeAll(async () => {
-    pool = connectPostgres();
-    await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(`CREATE TABLE ${schema}.effects (event_id text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
-  });
-  afterAll(async () => {
-    await Promise.all([...running].map((app) => app.stop()));
-    await pool.end();
-    await dropSchemas(schema, `${schema}_queue`);
-    if (QUEUE === 'redis') {
-      const redis = connectRedis();
-      await deleteKeys(redis, schema);
-      await redis.quit();
-    }
-  });
+  const world = effectsApps(transactional ? 'once_tx' : 'once_plain', { EFFECTS_TRANSACTIONAL: transactional ? '1' : '0' });
+  const { schema, running, start } = world;
 
   it(transactional ? 'leaves every effect exactly once, and loses none' : 'loses no effect, and records how many repeated', async () => {
     const receiver = await start('receive');
@@ -93,7 +104,7 @@ describe.each([
     // Then the workers, and the killer: every 0.6-1.2 s one of the workers that has been up for a second
     // dies at once, as the kernel kills it, and a new one starts, until 90 % of the events have their
     // effect or MAX_KILLS; so the kills land while handlers run (each lingers 50-150 ms after its write).
-    const effects = async () => new Map((await pool.query(`SELECT event_id, count(*)::int AS n FROM ${schema}.effects GROUP BY event_id`)).rows.map((row) => [row.event_id as string, row.n as number]));
+    const effects = async () => new Map((await world.pool.query(`SELECT event_id, count(*)::int AS n FROM ${schema}.effects GROUP BY event_id`)).rows.map((row) => [row.event_id as string, row.n as number]));
     const began = Date.now();
     const workers = new KilledWorkers(() => start('process'), (victim) => running.delete(victim), random, { workers: WORKERS, maxKills: MAX_KILLS });
     await workers.begin();
@@ -102,8 +113,8 @@ describe.each([
     await waitFor(async () => (await effects()).size === EVENTS, 'every event to have its effect', 60_000).catch(async (error) => {
       const have = await effects();
       const missing = events.filter((event) => !have.has(event.id)).map((event) => event.id);
-      const marks = await pool.query(`SELECT * FROM ${schema}.keplars_events WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
-      const handlerMarks = await pool.query(`SELECT * FROM ${schema}.keplars_handler_marks WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
+      const marks = await world.pool.query(`SELECT * FROM ${schema}.keplars_events WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
+      const handlerMarks = await world.pool.query(`SELECT * FROM ${schema}.keplars_handler_marks WHERE event_key = ANY($1)`, [missing.slice(0, 5)]);
       throw new Error(`${(error as Error).message}: ${missing.length} missing, e.g. ${JSON.stringify(marks.rows)} ${JSON.stringify(handlerMarks.rows)}\n${[...running].map((app) => app.log).join('\n---\n').slice(-3000)}`);
     });
     const counts = await effects();
@@ -124,44 +135,16 @@ describe.each([
 // BullMQ (maxStalledCount 1): a dead letter, whatever attempts remain. Nothing else says so, so the
 // module's worker warns with the delivery's id and the command that replays it.
 describe('a delivery whose workers die twice while handling it', () => {
-  const schema = uniqueSchema('stalled_twice');
-  let pool: Pool;
-  const running = new Set<QueueAppProcess>();
-  const start = async (role: 'receive' | 'process'): Promise<QueueAppProcess> => {
-    const app = await QueueAppProcess.spawn(SCRIPT, role, {
-      KEPLARS_LIBRARY: build.library,
-      KEPLARS_ROLE: role,
-      KEPLARS_SECRET: SECRET,
-      EFFECTS_QUEUE: QUEUE,
-      EFFECTS_DATABASE_URL: POSTGRES_URL,
-      EFFECTS_REDIS_URL: REDIS_URL,
-      EFFECTS_SCHEMA: schema,
-      EFFECTS_TRANSACTIONAL: '0',
-      EFFECTS_LINGER_MS: '20000', // the handler writes its effect, then takes 10-30 s: killed meanwhile
-      EFFECTS_CONCURRENCY: '1',
-      EFFECTS_LOG_LEVELS: 'error,warn',
-    });
-    running.add(app);
-    return app;
-  };
-  beforeAll(async () => {
-    pool = connectPostgres();
-    await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(`CREATE TABLE ${schema}.effects (event_id text NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+  const world = effectsApps('stalled_twice', {
+    EFFECTS_TRANSACTIONAL: '0',
+    EFFECTS_LINGER_MS: '20000', // the handler writes its effect, then takes 10-30 s: killed meanwhile
+    EFFECTS_CONCURRENCY: '1',
+    EFFECTS_LOG_LEVELS: 'error,warn',
   });
-  afterAll(async () => {
-    await Promise.all([...running].map((app) => app.stop()));
-    await pool.end();
-    await dropSchemas(schema, `${schema}_queue`);
-    if (QUEUE === 'redis') {
-      const redis = connectRedis();
-      await deleteKeys(redis, schema);
-      await redis.quit();
-    }
-  });
+  const { schema, running, start } = world;
 
   it('becomes a dead letter with a warning that names it and says how to replay it', async () => {
-    const starts = async () => Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.effects`)).rows[0].n);
+    const starts = async () => Number((await world.pool.query(`SELECT count(*) AS n FROM ${schema}.effects`)).rows[0].n);
     const receiver = await start('receive');
     const payload = buildKeplarsPayload('email.delivered');
     expect((await postKeplarsEvent(receiver.url, payload, { secret: SECRET })).status).toBe(200);
@@ -173,7 +156,7 @@ describe('a delivery whose workers die twice while handling it', () => {
     }
     const third = await start('process');
     await waitFor(async () => third.log.includes('is now a dead letter'), 'the third worker to give the delivery up, and say so', 30_000).catch(async (error) => {
-      const jobs = QUEUE === 'postgres' ? (await pool.query(`SELECT id, state, attempts_made, stalled_count, failed_reason, deferred_failure FROM ${schema}_queue.job`)).rows : [];
+      const jobs = QUEUE === 'postgres' ? (await world.pool.query(`SELECT id, state, attempts_made, stalled_count, failed_reason, deferred_failure FROM ${schema}_queue.job`)).rows : [];
       throw new Error(`${(error as Error).message}: jobs ${JSON.stringify(jobs)}, effects ${await starts()}\n${third.log.slice(-2000)}`);
     });
     expect(third.log).toContain(`Delivery ${String(payload.id)} is now a dead letter: the workers handling it stopped twice before it finished`);

@@ -80,6 +80,8 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
   /** scope + event id → the email it was recorded on. */
   private readonly recorded = new Map<string, EmailState>();
   private readonly addresses = new Map<string, AddressState>();
+  /** scope + event key → the addresses that event moved onto the list (what its reactions read). */
+  private readonly suppressedByEvent = new Map<string, AddressState[]>();
   private readonly key = randomBytes(32);
   private readonly now: () => number;
 
@@ -130,6 +132,8 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
     }
     const after = this.active(state);
     if (before !== undefined || after === undefined) return undefined;
+    const eventKey = key(signal.scope, signal.eventId);
+    this.suppressedByEvent.set(eventKey, [...(this.suppressedByEvent.get(eventKey) ?? []), state]);
     return this.change(state, { change: 'suppressed', reason: after.reason, eventId: signal.eventId, emailId: signal.emailId, actor: undefined, note: undefined });
   }
 
@@ -204,12 +208,8 @@ export class MemoryEmailLedgerStore implements EmailLedgerStore {
   }
 
   async suppressedBy(scope: LedgerScope, eventId: string): Promise<readonly SuppressionChange[]> {
-    const prefix = key(scope, '');
-    const found: SuppressionChange[] = [];
-    for (const [stateKey, state] of this.addresses) {
-      if (stateKey.startsWith(prefix)) found.push(...state.changes.filter((change) => change.change === 'suppressed' && change.eventId === eventId));
-    }
-    return found;
+    const states = this.suppressedByEvent.get(key(scope, eventId)) ?? [];
+    return states.flatMap((state) => state.changes.filter((change) => change.change === 'suppressed' && change.eventId === eventId));
   }
 
   async forget(address: ListedAddress): Promise<number> {

@@ -79,9 +79,10 @@ export function listEventKey(scope: LedgerScope, eventId: string, policy: Suppre
  */
 export function suppressionSignalOf(entry: LedgerEntry, policy: SuppressionPolicy, hasher: AddressHasher): SuppressionSignal | undefined {
   const kind = entry.type === 'email.complained' ? 'complaint' : entry.type === 'email.bounced' ? bounceKind(entry) : undefined;
-  if (kind === undefined || entry.recipient === undefined || normalizeAddress(entry.recipient) === '') return undefined;
-  if (kind === 'soft-bounce' && policy.softBounces === undefined) return undefined;
-  return { scope: suppressionScopeOf(entry.scope, policy), address: hasher.listed(entry.recipient), kind, eventId: listEventKey(entry.scope, entry.eventId, policy), emailId: entry.emailId, at: entry.occurredAt };
+  if (kind === undefined || entry.recipient === undefined || (kind === 'soft-bounce' && policy.softBounces === undefined)) return undefined;
+  const address = hasher.listed(entry.recipient);
+  if (address.address === '') return undefined;
+  return { scope: suppressionScopeOf(entry.scope, policy), address, kind, eventId: listEventKey(entry.scope, entry.eventId, policy), emailId: entry.emailId, at: entry.occurredAt };
 }
 
 function bounceKind(entry: LedgerEntry): SuppressionSignal['kind'] | undefined {
