@@ -1,4 +1,5 @@
 import { plainToInstance } from 'class-transformer';
+import fc from 'fast-check';
 import { validateSync } from 'class-validator';
 import { loadFixtures } from '../../../../../test/fixtures/fixtures.js';
 import { pick, seededRandom } from '../../../../../test/support/seeded-random.js';
@@ -71,4 +72,55 @@ describe('the compiled fast check agrees with class-validator', () => {
     expect(disagreements).toBe(0);
     for (const { payload } of fixtures) expect(fastCheck(payload)).toBe(true);
   });
+
+  // The check answers IsString, IsNotEmpty, IsObject, Matches, MaxLength and IsISO8601 inline; where the
+  // inline test covers only the common case, the constraint itself decides the rest.
+  it('on ISO 8601 dates: the plain form inline, every other form as class-validator says', () => {
+    const digits = (length: number, max = 10 ** length - 1) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(length, '0'));
+    const date = fc
+      .tuple(
+        digits(4),
+        digits(2, 13),
+        digits(2, 32),
+        fc.constantFrom('T', 't', ' '),
+        digits(2, 24),
+        digits(2, 60),
+        digits(2, 60),
+        fc.option(fc.integer({ min: 1, max: 12 }).chain((length) => digits(length, 10 ** Math.min(length, 15) - 1)), { nil: undefined }),
+        fc.constantFrom('Z', 'z', '+02:00', '-05:30', '+0200', '+24:00', '', '+02'),
+      )
+      .map(([year, month, day, separator, hour, minute, second, fraction, zone]) => `${year}-${month}-${day}${separator}${hour}:${minute}:${second}${fraction === undefined ? '' : `.${fraction}`}${zone}`);
+    fc.assert(
+      fc.property(date, (timestamp) => {
+        const body = { type: 'email.sent', timestamp, data: { timestamp } };
+        expect(fastCheck(body)).toBe(classValidatorAccepts(body));
+      }),
+      { numRuns: 3000, seed: 26 },
+    );
+    for (const timestamp of ['2025-06-15T14:23:01.123Z', '2025-06-15T14:23:01+02:00', '2025-06-15', '2025-W24-7', '20250615T142301Z', '2025-06-15T14:23:01.123z']) {
+      expect(fastCheck({ type: 'email.sent', timestamp })).toBe(true);
+    }
+  });
+
+  it('on lengths counted as class-validator counts them (a surrogate pair is one character)', () => {
+    const emoji = '\u{1F600}'; // two UTF-16 units, one character
+    for (const id of [emoji.repeat(128), emoji.repeat(200), emoji.repeat(257), 'e'.repeat(256), 'e'.repeat(257), `${'e'.repeat(255)}\uFE0F`]) {
+      const body = { id, type: 'email.sent' };
+      expect(fastCheck(body)).toBe(classValidatorAccepts(body));
+    }
+    expect(fastCheck({ id: emoji.repeat(200), type: 'email.sent' })).toBe(true); // 400 units, 200 characters
+  });
+
+  it('on values of every kind in every field', () => {
+    const anyValue = fc.oneof(fc.string(), fc.constantFrom('', 'email.opened', 'a.b.c', 'a..b', '2024-01-15T10:35:00Z'), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.dictionary(fc.string(), fc.string()));
+    const field = fc.constantFrom('id', 'type', 'event', 'timestamp', 'email_id', 'to', 'metadata', 'subject', 'url');
+    fc.assert(
+      fc.property(fc.dictionary(field, anyValue), fc.dictionary(field, anyValue), (top, data) => {
+        const body = { ...top, data };
+        expect(fastCheck(body)).toBe(classValidatorAccepts(body));
+      }),
+      { numRuns: 3000, seed: 26 },
+    );
+  });
 });
+
