@@ -73,7 +73,8 @@ const SUMMARY_REASONS: Record<SignatureRejection, string> = {
 /** Whether the request says its body is JSON (`application/json`, any parameters). */
 export function isJsonRequest(headers: IncomingHttpHeaders): boolean {
   const contentType = headers['content-type'];
-  return contentType !== undefined && JSON_CONTENT_TYPE.test(contentType);
+  // What Keplars sends, compared before any pattern runs.
+  return contentType === 'application/json' || (contentType !== undefined && JSON_CONTENT_TYPE.test(contentType));
 }
 
 /**
@@ -86,7 +87,9 @@ export function unsupportedBodyEncoding(headers: IncomingHttpHeaders): string | 
   if (encoding !== undefined && encoding.split(',').some((coding) => !['', 'identity'].includes(coding.trim().toLowerCase()))) {
     return `Content-Encoding ${JSON.stringify(encoding)}, not identity`;
   }
-  const match = CHARSET.exec(headers['content-type'] ?? '');
+  const contentType = headers['content-type'];
+  if (contentType === undefined || !contentType.includes(';')) return undefined; // no parameters, so no charset
+  const match = CHARSET.exec(contentType);
   const charset = match && (match[1] ?? match[2] ?? '').toLowerCase();
   if (charset !== null && charset !== 'utf-8' && charset !== 'utf8') return `charset ${JSON.stringify(charset)}, not utf-8`;
   return undefined;

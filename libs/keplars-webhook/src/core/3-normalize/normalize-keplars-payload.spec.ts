@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { loadFixtures } from '../../../../../test/fixtures/fixtures.js';
 import type { KeplarsPayload } from '../2-read/validate-keplars-payload.js';
 import { deriveKeplarsEventId } from './derive-event-id.js';
-import { normalizeKeplarsPayload } from './normalize-keplars-payload.js';
+import { normalizeKeplarsPayload, plainIsoTime } from './normalize-keplars-payload.js';
 
 const receivedAt = new Date('2026-11-28T12:00:00Z');
 
@@ -52,3 +53,42 @@ describe('edge cases', () => {
     expect(event).toMatchObject({ type: 'email.reopened', emailId: 'e1', metadata: {} });
   });
 });
+
+describe('a timestamp is read as Date reads it', () => {
+  const digits = (length: number, max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(length, '0'));
+  const zone = fc.oneof(fc.constantFrom('Z', 'z', '', '+0200', '+02', ' Z'), fc.tuple(fc.constantFrom('+', '-'), digits(2, 25), digits(2, 61)).map(([sign, h, m]) => `${sign}${h}:${m}`));
+  const timestamp = fc
+    .tuple(digits(4, 9999), digits(2, 13), digits(2, 32), fc.constantFrom('T', 'T', ' ', 't'), digits(2, 25), digits(2, 61), digits(2, 61), fc.option(fc.stringMatching(/^\d{0,12}$/), { nil: undefined }), zone)
+    .map(([year, month, day, separator, hour, minute, second, fraction, zone]) => `${year}-${month}-${day}${separator}${hour}:${minute}:${second}${fraction === undefined ? '' : `.${fraction}`}${zone}`);
+
+  it('the plain form without the general parser, to the millisecond, any other form by Date itself', () => {
+    let plain = 0;
+    fc.assert(
+      fc.property(timestamp, (value) => {
+        const time = plainIsoTime(value);
+        if (!Number.isNaN(time)) plain++;
+        expect(Number.isNaN(time) ? Number.NaN : time).toBe(Number.isNaN(time) ? Number.NaN : new Date(value).getTime());
+        const event = normalizeKeplarsPayload({ type: 'email.sent', timestamp: value } as KeplarsPayload, receivedAt);
+        const read = new Date(value);
+        expect(event.timestamp.getTime()).toBe(Number.isNaN(read.getTime()) ? receivedAt.getTime() : read.getTime());
+      }),
+      { numRuns: 5000, seed: 26 },
+    );
+    expect(plain).toBeGreaterThan(500); // the generator reaches the plain form often, not only its misses
+  });
+
+  it.each([
+    ['2025-06-15T14:23:01.123Z', Date.UTC(2025, 5, 15, 14, 23, 1, 123)],
+    ['2025-06-15T14:23:01Z', Date.UTC(2025, 5, 15, 14, 23, 1)],
+    ['2025-06-15T14:23:01.1234567Z', Date.UTC(2025, 5, 15, 14, 23, 1, 123)],
+    ['2025-06-15T14:23:01+02:00', Date.UTC(2025, 5, 15, 12, 23, 1)],
+    ['2025-06-31T00:00:00Z', Date.UTC(2025, 6, 1)],
+  ])('%s', (value, time) => {
+    expect(plainIsoTime(value)).toBe(time);
+  });
+
+  it.each(['0099-01-01T00:00:00Z', '2025-06-15', '2025-06-15T14:23Z', '2025-06-15T14:23:01.Z', '2025-06-15T24:00:00Z', '2025-06-15T14:23:01'])('%s is left to Date', (value) => {
+    expect(plainIsoTime(value)).toBeNaN();
+  });
+});
+
