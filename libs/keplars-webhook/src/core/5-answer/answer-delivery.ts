@@ -65,40 +65,50 @@ export function answerQueueWrite(outcome: QueueWriteOutcome, event: Pick<Keplars
 
 /**
  * The module's whole error policy (SPEC §3): how a delivery's outcome is answered and logged. Errors
- * answer in Nest's shape without internal detail; the log line says what happened and what to do.
+ * answer in Nest's shape without internal detail; the log line says what happened and what to do,
+ * and carries the event's fields (`logger.about(event)`, built only when a line is written: the
+ * usual answer writes none).
  */
 export function answerDelivery(outcome: DeliveryOutcome, event: KeplarsEvent, logger: KeplarsLogger): KeplarsAnswer {
-  const about = `${event.type} ${event.id}`;
   switch (outcome.kind) {
     case 'handled':
       if (outcome.unrecorded !== undefined) {
-        logger.warn(`Handled ${about}, but could not record it (${messageOf(outcome.unrecorded)}): a redelivery would run its handlers again.`);
+        logger.about(event).warn(`Handled ${about(event)}, but could not record it (${messageOf(outcome.unrecorded)}): a redelivery would run its handlers again.`);
       }
       return RECEIVED;
-    case 'no-handler':
-      if (outcome.unrecorded !== undefined) logger.warn(`Received ${about}, but could not record it (${messageOf(outcome.unrecorded)}).`);
-      logger.debug(`No handler takes ${about}: answered 200.`);
+    case 'no-handler': {
+      const log = logger.about(event);
+      if (outcome.unrecorded !== undefined) log.warn(`Received ${about(event)}, but could not record it (${messageOf(outcome.unrecorded)}).`);
+      log.debug(`No handler takes ${about(event)}: answered 200.`);
       return RECEIVED;
+    }
     case 'duplicate':
-      logger.debug(`Duplicate of ${about}: already handled, no handler ran.`);
+      logger.about(event).debug(`Duplicate of ${about(event)}: already handled, no handler ran.`);
       return DUPLICATE;
     case 'in-progress':
-      logger.warn(`Answered 409 to a delivery of ${about}: another delivery of it is still running. Keplars will retry.`);
+      logger.about(event).warn(`Answered 409 to a delivery of ${about(event)}: another delivery of it is still running. Keplars will retry.`);
       return IN_PROGRESS;
-    case 'handler-failed':
+    case 'handler-failed': {
+      const log = logger.about(event);
       for (const { handler, error } of outcome.failures) {
-        logger.error(
-          `Handler ${handler} failed on ${about}; answered 500 so Keplars retries, and only failed handlers run again.`,
+        log.error(
+          `Handler ${handler} failed on ${about(event)}; answered 500 so Keplars retries, and only failed handlers run again.`,
           error instanceof Error ? error.stack : String(error),
         );
       }
       return FAILED;
+    }
     case 'store-unavailable':
-      logger.error(
-        `Answered 503 to ${about} without running handlers: the deduplication store is unreachable (${messageOf(outcome.error)}). Keplars will retry.`,
+      logger.about(event).error(
+        `Answered 503 to ${about(event)} without running handlers: the deduplication store is unreachable (${messageOf(outcome.error)}). Keplars will retry.`,
       );
       return UNAVAILABLE;
   }
+}
+
+/** How a log line names an event. */
+function about(event: Pick<KeplarsEvent, 'id' | 'type'>): string {
+  return `${event.type} ${event.id}`;
 }
 
 function messageOf(error: unknown): string {

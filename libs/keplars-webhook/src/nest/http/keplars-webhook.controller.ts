@@ -29,6 +29,8 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     /** Read once: the handler count is for the app's developer, not for the world. */
     private readonly tellsHandlerCount = process.env.NODE_ENV !== 'production';
     private readonly endpoint = route.name;
+    /** Where every event of this route comes from, without tenants: one object, not one per request. */
+    private readonly source: KeplarsEventSource = Object.freeze({ endpoint: route.name });
     private readonly tenantParameter: string | undefined;
     private readonly queued: boolean;
 
@@ -61,7 +63,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
         if (outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
         else if (outcome.kind === 'no-handler') setResponseHeader(response, HANDLERS_HEADER, '0');
       }
-      return httpAnswer(answerDelivery(outcome, event, this.logger.about(event)), response); // answered (its log lines carry the event's fields)
+      return httpAnswer(answerDelivery(outcome, event, this.logger), response); // answered (its log lines carry the event's fields)
     }
 
     /**
@@ -81,7 +83,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     }
 
     private sourceOf(request: KeplarsWebhookRequest): KeplarsEventSource {
-      if (this.tenantParameter === undefined) return { endpoint: this.endpoint };
+      if (this.tenantParameter === undefined) return this.source;
       return { endpoint: this.endpoint, tenant: request.params?.[this.tenantParameter] };
     }
   }
