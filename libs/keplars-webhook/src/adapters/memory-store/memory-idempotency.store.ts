@@ -53,6 +53,15 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
   }
 
   async claim(eventId: string, lockMs: number): Promise<EventClaim> {
+    return this.claimNow(eventId, lockMs);
+  }
+
+  async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
+    this.settleNow(eventId, token, succeeded, complete, windowMs);
+  }
+
+  /** `claim` without a promise: this store answers at once, and the delivery takes none (see the port). */
+  claimNow(eventId: string, lockMs: number): EventClaim {
     const now = Date.now();
     if (this.handled.has(eventId, now)) return DONE;
     const token = this.nextToken++;
@@ -68,7 +77,8 @@ export class MemoryIdempotencyStore implements KeplarsIdempotencyStore {
     return typeof token === 'number' && this.locks.extend(eventId, token, Date.now() + lockMs);
   }
 
-  async settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void> {
+  /** `settle` without a promise. */
+  settleNow(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): void {
     const now = Date.now();
     if (complete) {
       if (this.handled.add(eventId, now + windowMs, now)) this.forgotEarly(now);

@@ -122,7 +122,7 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     this.finish(request, 'refused', undefined, reason);
   }
 
-  async deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+  async deliver(request: object, event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
     const watch = (request as WatchedRequest)[WATCH];
     const eventType = this.boundedType(event.type);
     if (watch === undefined) return run();
@@ -157,7 +157,7 @@ export class OpenTelemetryDeliveryTelemetry implements DeliveryTelemetry {
     this.finish(request, WRITE_NAMES[result], eventType);
   }
 
-  async process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+  async process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
     const queuedIn = parseTraceparent(attempt.traceparent);
     const parent = queuedIn === undefined ? this.api.context.active() : this.api.trace.setSpanContext(this.api.ROOT_CONTEXT, queuedIn);
     const span = this.tracer.startSpan(

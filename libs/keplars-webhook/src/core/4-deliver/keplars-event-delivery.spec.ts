@@ -51,6 +51,48 @@ describe('KeplarsEventDelivery', () => {
     expect(runs).toEqual({ 'A.opened': 1, 'B.all': 1, 'C.clicked': 0 });
   });
 
+  it('answers at once, without a promise, when the store answers at once and every handler returns at once (issue 26)', () => {
+    const { registry } = registryWith({ 'A.opened': { patterns: ['email.opened'] }, 'B.slow': { patterns: ['email.slow'], run: () => Promise.resolve() } });
+    const memory = new MemoryIdempotencyStore({ maxEvents: 10 });
+    const delivery = new KeplarsEventDelivery(registry, memory, settings);
+    expect(delivery.deliver(event('email.opened'))).toMatchObject({ kind: 'handled', handlers: 1 });
+    expect(delivery.deliver(event('email.opened'))).toEqual({ kind: 'duplicate' });
+    expect(new KeplarsEventDelivery(registry, undefined, settings).deliver(event('email.opened', 'evt_2'))).toMatchObject({ kind: 'handled' });
+    // A handler that returns a promise, or a store that answers only with promises: a promise.
+    expect(delivery.deliver(event('email.slow', 'evt_4'))).toBeInstanceOf(Promise);
+    const asyncOnly = { claim: memory.claim.bind(memory), settle: memory.settle.bind(memory) };
+    expect(new KeplarsEventDelivery(registry, asyncOnly, settings).deliver(event('email.opened', 'evt_3'))).toBeInstanceOf(Promise);
+  });
+
+  it('records through settle, with its retries, when settleNow throws', async () => {
+    const { registry, runs } = registryWith({ 'A.opened': { patterns: ['email.opened'] } });
+    const memory = new MemoryIdempotencyStore({ maxEvents: 10 });
+    let settles = 0;
+    const store = {
+      claim: memory.claim.bind(memory),
+      claimNow: memory.claimNow.bind(memory),
+      settle: async (...args: Parameters<MemoryIdempotencyStore['settle']>) => {
+        if (++settles === 1) throw new Error('dropped connection');
+        return memory.settle(...args);
+      },
+      settleNow: () => {
+        throw new Error('cannot record now');
+      },
+    };
+    const delivery = new KeplarsEventDelivery(registry, store, settings);
+    expect(await delivery.deliver(event('email.opened'))).toEqual({ kind: 'handled', handlers: 1, ran: registry.all() });
+    expect(settles).toBe(2);
+    expect(await delivery.deliver(event('email.opened'))).toEqual({ kind: 'duplicate' });
+    expect(runs['A.opened']).toBe(1);
+  });
+
+  it('answers store-unavailable when claimNow throws', () => {
+    const { registry, runs } = registryWith({ 'A.opened': { patterns: ['email.opened'] } });
+    const broken = { claim: () => Promise.reject(new Error('down')), settle: () => Promise.resolve(), claimNow: () => { throw new Error('down'); }, settleNow: () => undefined };
+    expect(new KeplarsEventDelivery(registry, broken, settings).deliver(event('email.opened'))).toMatchObject({ kind: 'store-unavailable' });
+    expect(runs['A.opened']).toBe(0);
+  });
+
   it('says no-handler when no handler takes the type (issue 22), with a store or without, and a redelivery is a duplicate', async () => {
     const { registry } = registryWith({ 'A.opened': { patterns: ['email.opened'] } });
     const withStore = new KeplarsEventDelivery(registry, new MemoryIdempotencyStore({ maxEvents: 10 }), settings);

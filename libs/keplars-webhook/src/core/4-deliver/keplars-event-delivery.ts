@@ -41,6 +41,22 @@ export class KeplarsHandlerTimeoutError extends Error {
 }
 
 const NO_HANDLER: DeliveryOutcome = Object.freeze({ kind: 'no-handler' });
+const DUPLICATE: DeliveryOutcome = Object.freeze({ kind: 'duplicate' });
+const IN_PROGRESS: DeliveryOutcome = Object.freeze({ kind: 'in-progress' });
+
+/** The outcome of the handlers' results (once recorded, with a store). */
+function settledOutcome(ran: readonly KeplarsEventHandler[], { failures }: HandlerResults): DeliveryOutcome {
+  return failures.length === 0 ? { kind: 'handled', handlers: ran.length, ran } : { kind: 'handler-failed', failures };
+}
+
+/**
+ * `handled` told apart from `no-handler` for the operator's metrics; judged by every handler that takes
+ * the type (not only those this delivery ran: on a retry the others may have succeeded already).
+ */
+function noHandlerIfNone(outcome: DeliveryOutcome, handlers: readonly KeplarsEventHandler[], event: KeplarsEvent): DeliveryOutcome {
+  if (outcome.kind !== 'handled' || countListeners(handlers, event.type) > 0) return outcome;
+  return outcome.unrecorded === undefined ? NO_HANDLER : { kind: 'no-handler', unrecorded: outcome.unrecorded };
+}
 
 /** Waits before each retry of a failed record of the handlers' success: about 1.5 s in all. */
 const SETTLE_RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
@@ -65,41 +81,79 @@ export class KeplarsEventDelivery {
     private readonly log?: DeliveryLog,
   ) {}
 
-  async deliver(event: KeplarsEvent): Promise<DeliveryOutcome> {
+  /**
+   * The delivery's outcome: at once when nothing had to wait (a store that answers without I/O, such
+   * as the memory store, and handlers that returned at once), else a promise of it.
+   */
+  deliver(event: KeplarsEvent): DeliveryOutcome | Promise<DeliveryOutcome> {
     const handlers = this.registry.handlersFor(event.type, event.endpoint, event.tenant);
-    const outcome = await this.deliverTo(handlers, event);
-    // Told apart from `handled` for the operator's metrics; judged by every handler that takes the type
-    // (not only those this delivery ran: on a retry the others may have succeeded already).
-    if (outcome.kind !== 'handled' || countListeners(handlers, event.type) > 0) return outcome;
-    return outcome.unrecorded === undefined ? NO_HANDLER : { kind: 'no-handler', unrecorded: outcome.unrecorded };
+    const outcome = this.deliverTo(handlers, event);
+    return outcome instanceof Promise ? outcome.then((settled) => noHandlerIfNone(settled, handlers, event)) : noHandlerIfNone(outcome, handlers, event);
   }
 
-  private async deliverTo(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent): Promise<DeliveryOutcome> {
-    if (this.store === undefined) {
+  private deliverTo(handlers: readonly KeplarsEventHandler[], event: KeplarsEvent): DeliveryOutcome | Promise<DeliveryOutcome> {
+    const store = this.store;
+    if (store === undefined) {
       const ran = runHandlers(handlers, event);
-      const { failures } = ran instanceof Running ? await ran.until(this.settings.lockMs) : ran;
-      return failures.length > 0 ? { kind: 'handler-failed', failures } : { kind: 'handled', handlers: handlers.length, ran: handlers };
+      // Nothing to record: the outcome is the handlers' results.
+      return ran instanceof Running ? ran.until(this.settings.lockMs).then((results) => settledOutcome(handlers, results)) : settledOutcome(handlers, ran);
     }
 
     // The same id from two endpoints (or tenants) is two events: each is kept under its own key.
     const key = keplarsEventKey(event, event.id);
+    if (store.claimNow === undefined) return this.claimThenRun(store, handlers, event, key);
     let claim: EventClaim;
     try {
-      claim = await this.store.claim(key, this.settings.lockMs);
+      claim = store.claimNow(key, this.settings.lockMs);
     } catch (error) {
       return { kind: 'store-unavailable', error };
     }
-    if (claim.state === 'done') return { kind: 'duplicate' };
-    if (claim.state === 'busy') return { kind: 'in-progress' };
+    return this.run(store, handlers, event, key, claim);
+  }
+
+  private async claimThenRun(store: KeplarsIdempotencyStore, handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string): Promise<DeliveryOutcome> {
+    let claim: EventClaim;
+    try {
+      claim = await store.claim(key, this.settings.lockMs);
+    } catch (error) {
+      return { kind: 'store-unavailable', error };
+    }
+    return this.run(store, handlers, event, key, claim);
+  }
+
+  private run(store: KeplarsIdempotencyStore, handlers: readonly KeplarsEventHandler[], event: KeplarsEvent, key: string, claim: EventClaim): DeliveryOutcome | Promise<DeliveryOutcome> {
+    if (claim.state === 'done') return DUPLICATE;
+    if (claim.state === 'busy') return IN_PROGRESS;
 
     const held = claim.handled;
     const pending = held.size === 0 ? handlers : handlers.filter((handler) => !held.has(handler.name));
     const ran = runHandlers(this.prepared(pending, event, key), event);
-    if (!(ran instanceof Running)) return this.record(event, key, claim.token, pending, ran); // all synchronous: no timer, no renewal
+    if (!(ran instanceof Running)) {
+      // All synchronous: no timer, no renewal; and with a store that answers at once, no promise either.
+      if (store.settleNow !== undefined) {
+        try {
+          store.settleNow(key, claim.token, ran.succeeded, ran.failures.length === 0, this.windowFor(event));
+          return settledOutcome(pending, ran);
+        } catch {
+          // Not recorded: the retries below, with backoff, while the claim is held.
+        }
+      }
+      return this.record(event, key, claim.token, pending, ran);
+    }
+    return this.whenHandlersSettle(store, event, key, claim.token, pending, ran);
+  }
 
-    const hold = new HeldClaim(this.store, event, key, claim.token, this.settings.lockMs, this.log);
+  private async whenHandlersSettle(
+    store: KeplarsIdempotencyStore,
+    event: KeplarsEvent,
+    key: string,
+    token: string | number,
+    pending: readonly KeplarsEventHandler[],
+    ran: Running,
+  ): Promise<DeliveryOutcome> {
+    const hold = new HeldClaim(store, event, key, token, this.settings.lockMs, this.log);
     const atDeadline = await ran.until(this.settings.lockMs);
-    if (ran.settled) return this.record(event, key, claim.token, pending, atDeadline, hold);
+    if (ran.settled) return this.record(event, key, token, pending, atDeadline, hold);
 
     // Answered now (500, Keplars retries); the claim stays held until the late handlers settle, and
     // what they achieve is recorded then, so the retry finds it.
@@ -109,7 +163,7 @@ export class KeplarsEventDelivery {
           this.log?.error(`Handler ${handler}, past its deadline, failed on ${event.type} ${event.id}; the next delivery runs it again.`, stackOf(error));
         }
       }
-      const outcome = await this.record(event, key, claim.token, pending, final, hold);
+      const outcome = await this.record(event, key, token, pending, final, hold);
       if (outcome.kind === 'handled' && outcome.unrecorded !== undefined) {
         this.log?.warn(`Late handlers of ${event.type} ${event.id} succeeded, but their success could not be recorded (${messageOf(outcome.unrecorded)}): a redelivery would run them again.`);
       }
@@ -145,8 +199,8 @@ export class KeplarsEventDelivery {
     hold?.release();
     // Unrecorded after every retry: the handlers ran, so 2xx keeps Keplars from sending it again; the
     // claim, never released, lapses on its own. Only a failure still asks for a retry.
-    if (complete) return unrecorded === undefined ? { kind: 'handled', handlers: ran.length, ran } : { kind: 'handled', handlers: ran.length, ran, unrecorded };
-    return { kind: 'handler-failed', failures };
+    if (complete && unrecorded !== undefined) return { kind: 'handled', handlers: ran.length, ran, unrecorded };
+    return settledOutcome(ran, { succeeded, failures });
   }
 
   private windowFor(event: KeplarsEvent): number {

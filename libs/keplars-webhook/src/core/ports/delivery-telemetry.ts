@@ -20,8 +20,8 @@ export interface DeliveryTelemetry {
   received(request: object, endpoint?: string): void;
   /** The module refused the request: answered 401, 400, 413 or 415 (503 for `tenant_secret`) without running a handler. */
   refused(request: object, reason: RefusalReason): void;
-  /** Runs the delivery of a verified event and reports how it ended. */
-  deliver(request: object, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;
+  /** Runs the delivery of a verified event and reports how it ended (at once, when the delivery ended at once and nothing is measured). */
+  deliver(request: object, event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): DeliveryOutcome | Promise<DeliveryOutcome>;
   /** The handler as it will be called: each run timed, and a child span of its delivery. */
   instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler;
   /** Queue mode: the request's trace context (W3C `traceparent`), written into the job so its handler spans join the trace. */
@@ -29,7 +29,7 @@ export interface DeliveryTelemetry {
   /** Queue mode: the receiving side wrote the delivery down (or did not), for the event if it could be read. */
   written(request: object, event: { readonly id: string; readonly type: string } | undefined, result: QueueWriteResult): void;
   /** Queue mode: a worker's attempt at a queued event; its handler spans are children of this attempt's span. */
-  process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;
+  process(attempt: QueuedAttempt, event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): Promise<DeliveryOutcome>;
   /** Queue mode: reports the queue's backlog (read when the metrics are collected). */
   observeQueue(read: () => Promise<QueueBacklog>): void;
 }

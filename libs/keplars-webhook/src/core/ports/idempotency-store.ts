@@ -48,6 +48,15 @@ export interface KeplarsIdempotencyStore {
    */
   settle(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): Promise<void>;
   /**
+   * `claim`, answered at once: for a store that needs no I/O to answer (the memory store). With it
+   * and {@link settleNow}, a delivery whose handlers return at once completes without a promise or a
+   * turn of the event loop. A store has both or neither; the module then calls them instead of
+   * `claim` and `settle` (and `settle` when `settleNow` throws).
+   */
+  claimNow?(eventId: string, lockMs: number): EventClaim;
+  /** `settle`, answered at once: see {@link claimNow}. */
+  settleNow?(eventId: string, token: string | number, succeeded: readonly string[], complete: boolean, windowMs: number): void;
+  /**
    * Records one handler's success as soon as it returns, while the delivery still holds the event,
    * so that a process killed before `settle` does not lose it (queue mode's workers use it). A store
    * without it records successes at `settle` only.

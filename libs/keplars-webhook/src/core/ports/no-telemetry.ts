@@ -13,7 +13,7 @@ import type { KeplarsEventHandler } from '../0-event/keplars-event-handler.js';
 export class NoTelemetry implements DeliveryTelemetry {
   received(): void {}
   refused(): void {}
-  deliver(_request: object, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+  deliver(_request: object, _event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): DeliveryOutcome | Promise<DeliveryOutcome> {
     return run();
   }
   instrumentHandler(handler: KeplarsEventHandler): KeplarsEventHandler {
@@ -23,7 +23,7 @@ export class NoTelemetry implements DeliveryTelemetry {
     return undefined;
   }
   written(): void {}
-  process(_attempt: QueuedAttempt, _event: KeplarsEvent, run: () => Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
+  async process(_attempt: QueuedAttempt, _event: KeplarsEvent, run: () => DeliveryOutcome | Promise<DeliveryOutcome>): Promise<DeliveryOutcome> {
     return run();
   }
   observeQueue(): void {}

@@ -1,5 +1,6 @@
 import { applyDecorators, Controller, HttpCode, Inject, NotFoundException, Optional, Post, Req, Res, UseGuards, type Type } from '@nestjs/common';
-import type { KeplarsEventSource } from '../../core/0-event/keplars-event.js';
+import type { KeplarsEvent, KeplarsEventSource } from '../../core/0-event/keplars-event.js';
+import type { DeliveryOutcome } from '../../core/0-event/delivery-outcome.js';
 import { readKeplarsEvent } from '../../core/3-normalize/read-keplars-event.js';
 import { KeplarsEventDelivery } from '../../core/4-deliver/keplars-event-delivery.js';
 import { countListeners } from '../../core/4-deliver/keplars-handler-registry.js';
@@ -50,7 +51,7 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
     @UseGuards(KeplarsSignatureGuard) // received, then verified: nothing below runs for an unsigned body
     @MarkKeplarsRoute(route.name) // lets the module read its body (WebhookRouteBody), and a Fastify hook refuse an encoded one first (BodyEncodingCheck)
     @applyDecorators(...route.routeDecorators)
-    async receive(@Req() request: KeplarsWebhookRequest, @Res({ passthrough: true }) response: unknown): Promise<KeplarsWebhookAnswer> {
+    receive(@Req() request: KeplarsWebhookRequest, @Res({ passthrough: true }) response: unknown): KeplarsWebhookAnswer | Promise<KeplarsWebhookAnswer> {
       if (this.queued) return this.writeDown(request, response);
       const read = readKeplarsEvent(request.body, this.sourceOf(request)); // read: validated, normalised, marked with its endpoint (and tenant)
       if (read.event === undefined) {
@@ -58,12 +59,19 @@ export function createKeplarsWebhookController(route: ResolvedRoute): Type<unkno
         return httpAnswer(answerUnreadable(read.unreadable, this.logger), response);
       }
       const event = read.event;
-      const outcome = await this.telemetry.deliver(request, event, () => this.delivery.deliver(event)); // delivered: deduplicated, dispatched (and observed)
+      // Delivered: deduplicated, dispatched (and observed); at once when nothing had to wait (the memory
+      // store, handlers that return at once), so the usual request takes no promise of the module's.
+      const delivered = this.telemetry.deliver(request, event, () => this.delivery.deliver(event));
+      return delivered instanceof Promise ? delivered.then((outcome) => this.answer(outcome, event, response)) : this.answer(delivered, event, response);
+    }
+
+    /** Answered: 200, or the refusal thrown as Nest's exception (its log lines carry the event's fields). */
+    private answer(outcome: DeliveryOutcome, event: KeplarsEvent, response: unknown): KeplarsWebhookAnswer {
       if (this.tellsHandlerCount) {
         if (outcome.kind === 'handled') setResponseHeader(response, HANDLERS_HEADER, String(countListeners(outcome.ran, event.type)));
         else if (outcome.kind === 'no-handler') setResponseHeader(response, HANDLERS_HEADER, '0');
       }
-      return httpAnswer(answerDelivery(outcome, event, this.logger), response); // answered (its log lines carry the event's fields)
+      return httpAnswer(answerDelivery(outcome, event, this.logger), response);
     }
 
     /**
