@@ -24,6 +24,10 @@ export abstract class FingerprintTable {
   // The fingerprint of the id last hashed (two 32-bit halves), kept here to avoid allocating a pair.
   protected h1 = 0;
   protected h2 = 0;
+  /** The id hashed last and its fingerprint: a delivery asks a table about the same id twice (claim, then settle). */
+  private lastId: string | undefined;
+  private lastH1 = 0;
+  private lastH2 = 0;
   /** The table's secret key, two 32-bit words. */
   private readonly k0: number;
   private readonly k1: number;
@@ -87,6 +91,11 @@ export abstract class FingerprintTable {
    * units a 32-bit word), keyed by the table's key: sets `h1` (output word 0) and `h2` (word 1).
    */
   protected fingerprint(id: string): void {
+    if (id === this.lastId) {
+      this.h1 = this.lastH1;
+      this.h2 = this.lastH2;
+      return;
+    }
     const length = id.length;
     this.v0 = this.k0;
     this.v1 = this.k1 ^ 0xee; // 0xee: the 64-bit output variant
@@ -109,6 +118,9 @@ export abstract class FingerprintTable {
     this.v1 ^= 0xdd;
     this.rounds(4);
     this.h2 = (this.v1 ^ this.v3) >>> 0;
+    this.lastId = id;
+    this.lastH1 = this.h1;
+    this.lastH2 = this.h2;
   }
 
   /** `n` SipRounds of HalfSipHash on the state. */
