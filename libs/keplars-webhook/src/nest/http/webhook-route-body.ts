@@ -30,6 +30,14 @@ const EXPRESS_DEFAULT_LIMIT = 100 * 1024;
 const ROUTE_CONTENT_TYPE = 'application/x-keplars-webhook-route';
 
 /**
+ * Where a Fastify request keeps its Content-Type while it is switched to {@link ROUTE_CONTENT_TYPE}: a
+ * property of the request's own (a `WeakMap` cost an ephemeron-table entry per request, and the
+ * garbage collector's work to clear it).
+ */
+const ORIGINAL_CONTENT_TYPE = Symbol('keplars.originalContentType');
+type SwitchedRequest = IncomingMessage & { [ORIGINAL_CONTENT_TYPE]?: string | undefined };
+
+/**
  * Reads the webhook route's body itself, on Express and Fastify, so that a body that is not JSON
  * reaches the signature guard instead of being answered 400 by the framework's parser (SPEC §3: the
  * signature is checked before anything is parsed; §4a: nothing signed is dropped). Such a body becomes
@@ -48,8 +56,6 @@ const ROUTE_CONTENT_TYPE = 'application/x-keplars-webhook-route';
  *   queue's worker, within the app's `bodyLimit`, and puts the Content-Type header back.
  */
 export class WebhookRouteBody implements OnModuleInit {
-  /** The original Content-Type of a Fastify request while it is switched to {@link ROUTE_CONTENT_TYPE}. */
-  private readonly switchedContentTypes = new WeakMap<IncomingMessage, string>();
   /** Read limits by endpoint name, for the endpoints whose route receives; known once the app is initialised. */
   private limits: ReadonlyMap<string, number> | undefined;
   /** What each Express route is, as its handlers say: the webhook endpoint's name, `null` for another Nest route, `undefined` for a middleware's route. */
@@ -100,8 +106,9 @@ export class WebhookRouteBody implements OnModuleInit {
     const onRequest: FastifyHook = (request, reply, done) => {
       if (this.encodings.refuses(request, reply)) return; // answered: the request goes no further
       if (request.method === 'POST' && isJsonRequest(request.headers)) {
-        this.switchedContentTypes.set(request.raw, request.raw.headers['content-type']!);
-        request.raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
+        const raw = request.raw as SwitchedRequest;
+        raw[ORIGINAL_CONTENT_TYPE] = raw.headers['content-type'];
+        raw.headers['content-type'] = ROUTE_CONTENT_TYPE;
       }
       done();
     };
@@ -123,11 +130,11 @@ export class WebhookRouteBody implements OnModuleInit {
     fastify.addHook('onError', (request, reply, error, done) => (onWebhookRoute(request) ? onError(request, reply, error, done) : done()));
   }
 
-  private restoreContentType(raw: IncomingMessage): void {
-    const original = this.switchedContentTypes.get(raw);
+  private restoreContentType(raw: SwitchedRequest): void {
+    const original = raw[ORIGINAL_CONTENT_TYPE];
     if (original === undefined) return;
     raw.headers['content-type'] = original;
-    this.switchedContentTypes.delete(raw);
+    raw[ORIGINAL_CONTENT_TYPE] = undefined;
   }
 
   private readonly readExpressBody = (request: ExpressRequest, response: ServerResponse, next: (error?: unknown) => void): void => {
