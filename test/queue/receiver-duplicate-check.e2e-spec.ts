@@ -28,7 +28,7 @@ describe.each(WAYS)('a receiver\'s duplicate check, %s', (way) => {
   let queue: Queue;
   let receiver: KeplarsDeliveryQueue;
 
-  async function open(url: string, timeoutMs = 2000): Promise<{ store: RedisIdempotencyStore; queue: Queue; receiver: KeplarsDeliveryQueue; close: () => Promise<void> }> {
+  async function open(url: string, timeoutMs = 2000): Promise<{ store: RedisIdempotencyStore; queue: Queue; receiver: KeplarsDeliveryQueue; connection: Redis; close: () => Promise<void> }> {
     // A receiver's settings (queue-connections.ts): no offline queue, so a call fails at once while Redis is away.
     const connection = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
     connection.on('error', () => undefined);
@@ -45,7 +45,7 @@ describe.each(WAYS)('a receiver\'s duplicate check, %s', (way) => {
       await store.close();
       await connection.quit().catch(() => connection.disconnect());
     };
-    return { store, queue, receiver: new KeplarsDeliveryQueue(queue, [], connection, store, timeoutMs, markOf), close };
+    return { store, queue, receiver: new KeplarsDeliveryQueue(queue, [], connection, store, timeoutMs, markOf), connection, close };
   }
 
   async function markHandled(eventId: string): Promise<void> {
@@ -117,6 +117,39 @@ describe.each(WAYS)('a receiver\'s duplicate check, %s', (way) => {
     expect(await queue.getJob(handled)).toBeUndefined();
     expect(await queue.getJob(unreadableId)).toBeDefined();
   });
+
+  // Issue 26: under load, batches grow instead of multiplying (each costs a round trip for the check
+  // and a BullMQ pipeline, which copies every script of the connection onto itself).
+  (way === 'one at a time (Cluster)' ? it.skip : it)('sends the writes asked for while a batch is being written together, as the next batch', async () => {
+    const server = await OwnRedisServer.start();
+    const pauser = new Redis(server.url);
+    let own: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      own = await open(server.url);
+      const warm = `evt_warm_${++sequence}`;
+      expect(await own.receiver.write(delivery(warm), warm, 'email.opened')).toBe('queued');
+      let pipelines = 0; // BullMQ's addBulk opens one pipeline on the connection per batch
+      const pipeline = own.connection.pipeline.bind(own.connection);
+      own.connection.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
+        pipelines++;
+        return pipeline(...args);
+      }) as Redis['pipeline'];
+
+      await pauser.call('CLIENT', 'PAUSE', '300', 'ALL'); // the first batch stays in flight for 300 ms
+      const ids = [1, 2, 3, 4].map(() => `evt_batch_${++sequence}`);
+      const writes: Promise<string>[] = [];
+      for (const id of ids) {
+        writes.push(own.receiver.write(delivery(id), id, 'email.opened'));
+        await new Promise((resolve) => setTimeout(resolve, 20)); // each in a turn of its own
+      }
+      expect(await Promise.all(writes)).toEqual(['queued', 'queued', 'queued', 'queued']);
+      expect(pipelines).toBe(2); // the first write alone, then the three that came while it was written
+    } finally {
+      await own?.close();
+      pauser.disconnect();
+      await server.stop();
+    }
+  }, 30_000);
 
   it('rejects every write of a batch while Redis is down (503), writing nothing; writes again once it is back', async () => {
     const server = await OwnRedisServer.start();

@@ -57,16 +57,22 @@ interface PendingWrite extends WriteToCheck {
  * other one job all the same. A worker records the event handled before its job completes (and is
  * removed), so there is no gap between the two.
  *
- * What costs a receiver is each call it makes to its server more than the server's work, so the
- * writes asked for in one turn of the event loop go together: one "queued or handled?" check for all
- * of them ({@link queuedOrHandled}, the server's own way), then BullMQ's `addBulk` writes the new
- * ones, each job whole or not at all. A delivery is answered once its own job is acknowledged; if the
+ * What costs a receiver is each call it makes to its server more than the server's work, so writes
+ * go together: those asked for in one turn of the event loop, and those asked for while the batch
+ * before them is being written: one "queued or handled?" check for all of them
+ * ({@link queuedOrHandled}, the server's own way), then BullMQ's `addBulk` writes the new ones, each
+ * job whole or not at all. A delivery is answered once its own job is acknowledged; if the
  * batch fails, none is answered 2xx. Where writes cannot go together (a Redis Cluster), each goes alone.
  */
 export abstract class BatchedDeliveryQueue implements DeliveryQueue {
   private readonly deadlines: OperationDeadlines;
-  /** The writes of this turn, sent at its end. */
+  /** The writes asked for since the last batch left, sent together as the next one. */
   private pending: PendingWrite[] | undefined;
+  /** A flush is scheduled for the end of this turn. */
+  private flushing = false;
+  /** A batch is being written: the next one waits for it (or for its deadline, if its server never answers). */
+  private inFlight = false;
+  private readonly timeoutMs: number;
 
   constructor(
     readonly queue: Queue,
@@ -79,6 +85,7 @@ export abstract class BatchedDeliveryQueue implements DeliveryQueue {
     private readonly server: string,
   ) {
     this.deadlines = new OperationDeadlines(timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
+    this.timeoutMs = timeoutMs;
   }
 
   /**
@@ -112,20 +119,47 @@ export abstract class BatchedDeliveryQueue implements DeliveryQueue {
         this.writeOnce(pending).catch((error: unknown) => this.fail(watched, error));
         return;
       }
-      if (this.pending === undefined) {
-        this.pending = [];
-        setImmediate(() => this.flush());
-      }
-      this.pending.push(pending);
+      (this.pending ??= []).push(pending);
+      this.scheduleFlush();
     });
   }
 
+  /** Sends the pending writes at the end of this turn, unless a batch is still being written (then once it is). */
+  private scheduleFlush(): void {
+    if (this.flushing || this.inFlight || this.pending === undefined) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
+   * One batch at a time: the writes that arrive while a batch is being written wait for it, then go
+   * together. Under load the batches grow instead of multiplying, so a delivery's share of each
+   * batch's fixed cost (the check's round trip, BullMQ's pipeline, which copies every script of the
+   * connection onto itself) shrinks; alone, a write still leaves at the end of its turn.
+   */
   private flush(): void {
-    const batch = this.pending!;
+    this.flushing = false;
+    const batch = this.pending;
+    if (batch === undefined) return;
     this.pending = undefined;
-    this.writeBatch(batch).catch((error: unknown) => {
-      for (const write of batch) this.fail(write.watched, error);
-    });
+    this.inFlight = true;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(stuck);
+      this.inFlight = false;
+      this.scheduleFlush();
+    };
+    // A server that never answers must not hold the writes behind it: their own deadlines answer them
+    // 503, and the next batch leaves once this one's time is up.
+    const stuck = setTimeout(release, this.timeoutMs);
+    stuck.unref();
+    this.writeBatch(batch)
+      .catch((error: unknown) => {
+        for (const write of batch) this.fail(write.watched, error);
+      })
+      .finally(release);
   }
 
   private fail(watched: Watched, error: unknown): void {
