@@ -50,6 +50,12 @@ interface PendingWrite extends WriteToCheck {
 }
 
 /**
+ * How many batches may be written at once. One more keeps the server busy while the answer to the
+ * other travels; beyond that, writes wait and the next batch grows.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/**
  * The receiving side of queue mode, whatever server holds the queue: writes a verified delivery to
  * the queue, once per event. A redelivery of an event whose job is still in the queue (waiting,
  * delayed for a retry, running, or a dead letter), or that the store says is handled, is a
@@ -70,8 +76,8 @@ export abstract class BatchedDeliveryQueue implements DeliveryQueue {
   private pending: PendingWrite[] | undefined;
   /** A flush is scheduled for the end of this turn. */
   private flushing = false;
-  /** A batch is being written: the next one waits for it (or for its deadline, if its server never answers). */
-  private inFlight = false;
+  /** Batches being written: beyond {@link MAX_BATCHES_IN_FLIGHT}, the next one waits (or for a deadline, if the server never answers). */
+  private inFlight = 0;
   private readonly timeoutMs: number;
 
   constructor(
@@ -126,33 +132,34 @@ export abstract class BatchedDeliveryQueue implements DeliveryQueue {
 
   /** Sends the pending writes at the end of this turn, unless a batch is still being written (then once it is). */
   private scheduleFlush(): void {
-    if (this.flushing || this.inFlight || this.pending === undefined) return;
+    if (this.flushing || this.inFlight >= MAX_BATCHES_IN_FLIGHT || this.pending === undefined) return;
     this.flushing = true;
     setImmediate(() => this.flush());
   }
 
   /**
-   * One batch at a time: the writes that arrive while a batch is being written wait for it, then go
-   * together. Under load the batches grow instead of multiplying, so a delivery's share of each
-   * batch's fixed cost (the check's round trip, BullMQ's pipeline, which copies every script of the
-   * connection onto itself) shrinks; alone, a write still leaves at the end of its turn.
+   * At most {@link MAX_BATCHES_IN_FLIGHT} batches at a time: the writes that arrive while they are
+   * being written wait, then go together. Under load the batches grow instead of multiplying, so a
+   * delivery's share of each batch's fixed cost (the check's round trip, BullMQ's pipeline, which
+   * copies every script of the connection onto itself) shrinks; alone, a write still leaves at the
+   * end of its turn.
    */
   private flush(): void {
     this.flushing = false;
     const batch = this.pending;
     if (batch === undefined) return;
     this.pending = undefined;
-    this.inFlight = true;
+    this.inFlight++;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       clearTimeout(stuck);
-      this.inFlight = false;
+      this.inFlight--;
       this.scheduleFlush();
     };
     // A server that never answers must not hold the writes behind it: their own deadlines answer them
-    // 503, and the next batch leaves once this one's time is up.
+    // 503, and this batch's place is given up once its time is up.
     const stuck = setTimeout(release, this.timeoutMs);
     stuck.unref();
     this.writeBatch(batch)
