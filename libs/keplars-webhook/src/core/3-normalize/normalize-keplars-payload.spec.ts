@@ -87,6 +87,11 @@ describe('a timestamp is read as Date reads it', () => {
     expect(plainIsoTime(value)).toBe(time);
   });
 
+  it('a null timestamp (validation lets an optional field be null) is read by Date, as before, without throwing', () => {
+    const event = normalizeKeplarsPayload({ type: 'email.sent', timestamp: null } as unknown as KeplarsPayload, receivedAt);
+    expect(event.timestamp.getTime()).toBe(new Date(null as unknown as string).getTime());
+  });
+
   it.each(['0099-01-01T00:00:00Z', '2025-06-15', '2025-06-15T14:23Z', '2025-06-15T14:23:01.Z', '2025-06-15T24:00:00Z', '2025-06-15T14:23:01'])('%s is left to Date', (value) => {
     expect(plainIsoTime(value)).toBeNaN();
   });

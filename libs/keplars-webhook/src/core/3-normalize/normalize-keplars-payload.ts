@@ -55,7 +55,8 @@ export function normalizeKeplarsPayload(payload: KeplarsPayload, receivedAt?: Da
 // ISO 8601 also allows forms `Date` cannot read (week dates such as 2024-W03-1): those count as absent.
 function dateOf(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const time = plainIsoTime(value);
+  // Validation lets an optional field be null (a body that repeats "timestamp": null): Date reads that as before.
+  const time = typeof value === 'string' ? plainIsoTime(value) : Number.NaN;
   const date = new Date(Number.isNaN(time) ? value : time);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
