@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, IS_OPTIONAL, ValidationTypes, type MetadataStorage, type ValidationArguments } from 'class-validator';
+import { plainIsoTime } from './plain-iso-time.js';
 
 /** Answers "would class-validator accept this plain object as an instance of the class?" */
 export type FastCheck = (plain: Record<string, unknown>) => boolean;
@@ -38,13 +39,6 @@ interface Rule {
   /** `MAX_LENGTH`: at most this many UTF-16 units is always within the limit (class-validator counts a surrogate pair as one). */
   readonly max: number;
 }
-
-/**
- * The ISO 8601 dates Keplars sends (`2025-06-15T14:23:01.123Z`, or with an offset): each one is also
- * accepted by the `validator` package's ISO 8601 pattern, which `@IsISO8601()` uses; any other form
- * is left to it.
- */
-const PLAIN_ISO_8601 = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 interface PropertyCheck {
   readonly property: string;
@@ -168,7 +162,8 @@ function passes(rule: Rule, object: Record<string, unknown>, value: unknown): bo
     case MAX_LENGTH:
       return typeof value === 'string' && (value.length <= rule.max || constraintPasses(rule.validator, object, value));
     case IS_ISO_8601:
-      return typeof value === 'string' && (PLAIN_ISO_8601.test(value) || constraintPasses(rule.validator, object, value));
+      // The form Keplars sends is valid ISO 8601 to the validator package; any other form is left to it.
+      return typeof value === 'string' && (!Number.isNaN(plainIsoTime(value)) || constraintPasses(rule.validator, object, value));
     default:
       return constraintPasses(rule.validator, object, value);
   }

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { loadFixtures } from '../../../../../test/fixtures/fixtures.js';
 import type { KeplarsPayload } from '../2-read/validate-keplars-payload.js';
 import { deriveKeplarsEventId } from './derive-event-id.js';
-import { normalizeKeplarsPayload, plainIsoTime } from './normalize-keplars-payload.js';
+import { normalizeKeplarsPayload } from './normalize-keplars-payload.js';
+import { plainIsoTime } from '../2-read/plain-iso-time.js';
 
 const receivedAt = new Date('2026-11-28T12:00:00Z');
 
