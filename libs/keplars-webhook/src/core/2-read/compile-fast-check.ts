@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, IS_OPTIONAL, ValidationTypes, type MetadataStorage, type ValidationArguments } from 'class-validator';
-import { plainIsoTime } from './plain-iso-time.js';
+import { isPlainIsoDate } from './plain-iso-time.js';
 
 /** Answers "would class-validator accept this plain object as an instance of the class?" */
 export type FastCheck = (plain: Record<string, unknown>) => boolean;
@@ -163,7 +163,7 @@ function passes(rule: Rule, object: Record<string, unknown>, value: unknown): bo
       return typeof value === 'string' && (value.length <= rule.max || constraintPasses(rule.validator, object, value));
     case IS_ISO_8601:
       // The form Keplars sends is valid ISO 8601 to the validator package; any other form is left to it.
-      return typeof value === 'string' && (!Number.isNaN(plainIsoTime(value)) || constraintPasses(rule.validator, object, value));
+      return typeof value === 'string' && (isPlainIsoDate(value) || constraintPasses(rule.validator, object, value));
     default:
       return constraintPasses(rule.validator, object, value);
   }

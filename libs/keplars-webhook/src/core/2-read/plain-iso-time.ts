@@ -10,6 +10,16 @@
  * (`@IsISO8601()`).
  */
 export function plainIsoTime(value: string): number {
+  return readPlainIso(value, true);
+}
+
+/** Whether the value is in the form {@link plainIsoTime} reads (validation needs no time: `Date.UTC` is most of the cost). */
+export function isPlainIsoDate(value: string): boolean {
+  return !Number.isNaN(readPlainIso(value, false));
+}
+
+/** The time the value spells (0 when `time` is false), or NaN if it is not in the plain form. */
+function readPlainIso(value: string, time: boolean): number {
   const length = value.length;
   if (length < 20 || value.charCodeAt(4) !== DASH || value.charCodeAt(7) !== DASH || value.charCodeAt(10) !== LETTER_T || value.charCodeAt(13) !== COLON || value.charCodeAt(16) !== COLON) {
     return Number.NaN;
@@ -45,7 +55,7 @@ export function plainIsoTime(value: string): number {
   } else if (zone !== LETTER_Z || at + 1 !== length) {
     return Number.NaN;
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, milliseconds) - offsetMinutes * 60_000;
+  return time ? Date.UTC(year, month - 1, day, hour, minute, second, milliseconds) - offsetMinutes * 60_000 : 0;
 }
 
 const ZERO = 48;
